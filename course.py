@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""One entry point for the course: set up, run the notebooks, test. Needs only Python 3.11+ and git.
+
+    python3 course.py run     # execute every notebook (smoke profile, offline samples) into build/
+    python3 course.py test    # unit tests + every notebook executed with papermill and checked with nbval
+    python3 course.py setup   # only create .venv and install the pinned requirements and `helpers`
+    python3 course.py lint    # ruff + stripped-notebook check
+
+Every command first makes sure ``.venv`` exists and matches ``requirements.txt`` (it installs what is
+missing, once), then runs inside it. Options after the command are passed on, e.g.
+``python3 course.py run --profile quick --notebooks 02``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+PY = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+STAMP = VENV / ".course-installed"
+NBVAL_SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
+
+
+def ensure_venv() -> None:
+    """Create ``.venv`` and install the pinned requirements plus ``helpers`` (editable), if not done yet."""
+    wanted = hashlib.sha256((ROOT / "requirements.txt").read_bytes() + (ROOT / "pyproject.toml").read_bytes())
+    if STAMP.exists() and STAMP.read_text() == wanted.hexdigest():
+        return
+    if not PY.exists():
+        print(f"Creating the virtual environment {VENV} ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    print("Installing the pinned requirements (first time only, a few minutes) ...", flush=True)
+    pip = [str(PY), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    run(pip + ["-r", str(ROOT / "requirements.txt")])
+    run(pip + ["--no-deps", "-e", str(ROOT)])
+    STAMP.write_text(wanted.hexdigest())
+
+
+def run(cmd: list[str], env: dict[str, str] | None = None) -> None:
+    """Run ``cmd`` from the project root; stop with its exit code if it fails."""
+    print("$", Path(cmd[0]).name, *cmd[1:], flush=True)
+    code = subprocess.call(cmd, cwd=ROOT, env={**os.environ, **(env or {})})
+    if code:
+        sys.exit(code)
+
+
+def cmd_run(args: list[str]) -> None:
+    """Execute every notebook into build/ (executed notebooks, results.md, results.json)."""
+    run([str(PY), "tools/run_notebooks.py", "--out", "build", *args])
+
+
+def cmd_test(args: list[str]) -> None:
+    """Unit and contract tests, then smoke execution of every notebook and nbval on the executed copies."""
+    run([str(PY), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", *args])
+    run([str(PY), "tools/run_notebooks.py", "--profile", "smoke", "--out", "build/test"])
+    run([str(PY), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax", "--nbval-current-env",
+         "--nbval-sanitize-with", str(NBVAL_SANITIZE), "build/test/notebooks"], env={"COURSE_BATCH": "1"})
+
+
+def cmd_lint(args: list[str]) -> None:
+    """ruff over helpers, tests, tools and notebooks; notebooks must be stored without outputs."""
+    run([str(PY), "-m", "ruff", "check", "helpers", "tests", "tools", "notebooks", "course.py", *args])
+    notebooks = sorted(str(p) for p in (ROOT / "notebooks").glob("*.ipynb"))
+    run([str(PY), "-m", "nbstripout", "--verify", *notebooks])
+
+
+COMMANDS = {"setup": lambda args: None, "run": cmd_run, "test": cmd_test, "lint": cmd_lint}
+
+
+def main() -> None:
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        print(__doc__)
+        sys.exit(2)
+    if sys.version_info < (3, 11):  # noqa: UP036 (this script may be started by an older Python)
+        sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}.")
+    ensure_venv()
+    COMMANDS[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    main()

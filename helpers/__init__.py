@@ -1,0 +1,15 @@
+"""Shared, tested code for the course notebooks.
+
+Each module has one job:
+
+- :mod:`helpers.runtime`     set-up: quiet TensorFlow, seeds, where we run (Colab, Kaggle, CI, local), GPUs.
+- :mod:`helpers.datasets`    the five course datasets: catalogue, real download routes, offline samples, loading.
+- :mod:`helpers.pipeline`    fast ``tf.data`` input pipelines (decode once, cache uint8, batch, prefetch).
+- :mod:`helpers.models`      model builders (scratch CNNs, transfer models over ``keras.applications``).
+- :mod:`helpers.training`    callbacks and the profile-dependent training budget.
+- :mod:`helpers.evaluation`  metrics, classification report, confusion matrix.
+- :mod:`helpers.plotting`    learning curves, image grids, confusion matrices, prediction grids.
+- :mod:`helpers.results`     the per-notebook results JSON and the course results table.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,203 @@
+"""The catalogue: every fact the course relies on about its five datasets, in one place.
+
+``datasets.md`` and the notebooks read these entries; nothing else should hard-code a class
+name, a Kaggle handle or an article's figure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ArticleFigure:
+    """A result reported by a source article that a chapter reproduces."""
+
+    what: str
+    value: float
+    metric: str = "accuracy"
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """Facts about one dataset.
+
+    Attributes:
+        name: The key used by :func:`helpers.datasets.load` and friends.
+        title: Human-readable name.
+        citation: How to cite the data.
+        license: The license as far as known (check the source before redistributing).
+        homepage: Where a learner can read about the data and download it by hand.
+        kaggle: Kaggle dataset handles (``owner/slug``) that hold the data, preferred first.
+        kaggle_path: Sub-folder of the Kaggle dataset to fetch (kagglehub ``path=``), if only part is needed.
+        url: A direct download URL, when one exists.
+        image_size: Native ``(height, width)`` of most images; ``None`` when sizes vary.
+        class_names: The classes in label order, when fixed by the dataset; ``None`` when read from folders.
+        layouts: Names of the on-disk layouts the loader accepts (see :mod:`helpers.datasets.layouts`).
+        sizes: Number of images per split in the real dataset.
+        quirks: Things that trip learners up.
+        figures: Results reported by the articles the course starts from.
+    """
+
+    name: str
+    title: str
+    citation: str
+    license: str
+    homepage: str
+    kaggle: tuple[str, ...] = ()
+    kaggle_path: str | None = None
+    url: str | None = None
+    image_size: tuple[int, int] | None = None
+    class_names: tuple[str, ...] | None = None
+    layouts: tuple[str, ...] = ()
+    sizes: dict[str, int] = field(default_factory=dict)
+    quirks: tuple[str, ...] = ()
+    figures: tuple[ArticleFigure, ...] = ()
+
+    @property
+    def kaggle_url(self) -> str | None:
+        """The Kaggle page of the preferred handle, or ``None``."""
+        return f"https://www.kaggle.com/datasets/{self.kaggle[0]}" if self.kaggle else None
+
+
+INTEL = DatasetInfo(
+    name="intel",
+    title="Intel Image Classification (natural scenes)",
+    citation="Intel Scene Classification Challenge (Analytics Vidhya, 2018), published on Kaggle by Puneet Bansal.",
+    license="Not stated by the publisher; shared on Kaggle for research and education.",
+    homepage="https://www.kaggle.com/datasets/puneet6060/intel-image-classification",
+    kaggle=("puneet6060/intel-image-classification",),
+    image_size=(150, 150),
+    class_names=("buildings", "forest", "glacier", "mountain", "sea", "street"),
+    layouts=("intel",),
+    sizes={"train": 14034, "test": 3000, "pred (unlabelled)": 7301},
+    quirks=(
+        "Each split folder is nested twice: seg_train/seg_train/<class>/.",
+        "Most images are 150x150, but some are shorter and one is 500x374: resize, never assume.",
+        "seg_pred has no labels; the course uses it only for showing predictions.",
+        "Glacier vs mountain and buildings vs street are genuinely ambiguous in many images.",
+    ),
+    figures=(
+        ArticleFigure("small CNN from scratch", 0.7833, source="Intel article (Conv-Pool-Dropout CNN)"),
+        ArticleFigure("same CNN with data augmentation", 0.686, source="Intel article"),
+        ArticleFigure("best frozen backbone: ResNet101V2", 0.9033, source="Intel article (model zoo)"),
+    ),
+)
+
+FOOD5K = DatasetInfo(
+    name="food5k",
+    title="Food-5K (food vs non-food)",
+    citation=(
+        "A. Singla, L. Yuan, T. Ebrahimi, 'Food/Non-food Image Classification and Food Categorization "
+        "using Pre-Trained GoogLeNet Model', MADiMa 2016, EPFL MMSPG."
+    ),
+    license="Research use; see EPFL MMSPG's Food-5K page.",
+    homepage="https://www.epfl.ch/labs/mmspg/downloads/food-image-datasets/",
+    kaggle=("trolukovich/food5k-image-dataset",),
+    image_size=None,
+    class_names=("non_food", "food"),
+    layouts=("food5k_epfl", "food5k_folders"),
+    sizes={"train": 3000, "val": 1000, "test": 1000},
+    quirks=(
+        "Two layouts exist: EPFL's flat folders with labels in the file name ({ClassID}_{ImageID}.jpg, "
+        "1 = food), and Kaggle's food/ and non_food/ folders.",
+        "Alphabetical folder order would make food = 0 and silently invert the labels: the course always "
+        "uses class_names = ['non_food', 'food'] (food = 1).",
+        "Image sizes vary widely (from thumbnails to several megapixels).",
+    ),
+    figures=(ArticleFigure("frozen ResNet50 features + classifier", 0.95, source="Food-5K article (>95%)"),),
+)
+
+FRUITS360 = DatasetInfo(
+    name="fruits360",
+    title="Fruits-360",
+    citation=(
+        "H. Mureșan, M. Oltean, 'Fruit recognition from images using deep learning', "
+        "Acta Univ. Sapientiae, Informatica 10(1), 2018."
+    ),
+    license="CC BY-SA 4.0",
+    homepage="https://github.com/fruits-360",
+    kaggle=("moltean/fruits",),
+    kaggle_path="fruits-360_100x100",
+    image_size=(100, 100),
+    class_names=None,
+    layouts=("fruits360",),
+    sizes={"train (131-class release)": 67692, "test (131-class release)": 22688},
+    quirks=(
+        "The folder layout changed across releases (fruits-360/, fruits-360_dataset/fruits-360/, "
+        "fruits-360_100x100/fruits-360/); the loader finds Training/ and Test/ wherever they are.",
+        "Since 2025 the archive also holds other branches (original-size, multi, 3-body-problem, meta) "
+        "that must not be mixed into training: the loader uses the 100x100 branch only.",
+        "Class names contain spaces and digits ('Apple Red 1') and the class count grows with each "
+        "release (131, 141, 155, ...): it is counted from the folders, never hard-coded.",
+        "Images are consecutive video frames of a rotating fruit: train and test frames are near-duplicates, "
+        "which makes accuracy look better than it would be on new photos.",
+    ),
+    figures=(
+        ArticleFigure("fine-tuned InceptionV3 at 299x299", 0.99, source="Fruits-360 fine-tuning article"),
+    ),
+)
+
+MOSQUITO = DatasetInfo(
+    name="mosquito",
+    title="Mosquito on human skin",
+    citation=(
+        "S.-Q. Ong, H. Ahmad, 'An annotated image dataset of medically and entomologically important "
+        "mosquito species on human skin', Scientific Data 9, 557 (2022); Mendeley Data "
+        "doi:10.17632/zw4p9kj6nt.2."
+    ),
+    license="CC BY 4.0",
+    homepage="https://data.mendeley.com/datasets/zw4p9kj6nt/2",
+    kaggle=("naiborhujosua/mosquito-on-human-skin",),
+    image_size=(224, 224),
+    class_names=None,
+    layouts=("mosquito",),
+    sizes={"train": 4200, "val": 3600, "test": 1799},
+    quirks=(
+        "The archive unpacks to zw4p9kj6nt-2/ with six raw class folders (long names, one with a double "
+        "space) and data_splitting/{Train,Pred,Test}/: the course uses data_splitting only.",
+        "Pred is the validation split (3,600 images), not unlabelled data.",
+        "Six classes: three species (Aedes aegypti, Aedes albopictus, Culex quinquefasciatus), each landing "
+        "or smashed. Class names are read from the folders.",
+    ),
+    figures=(
+        ArticleFigure("EfficientNetB0 transfer learning", 0.90, source="Mosquito article (~90%)"),
+        ArticleFigure("CNN from scratch", 0.70, source="Mosquito article (~70%)"),
+    ),
+)
+
+ODONATA = DatasetInfo(
+    name="odonata",
+    title="Odonata: dragonflies vs damselflies",
+    citation=(
+        "iNaturalist contributors, research-grade observations of Anisoptera and Zygoptera "
+        "(https://www.inaturalist.org); each photo's author and licence are listed in attribution.csv."
+    ),
+    license="Per photo (CC0, CC BY, CC BY-NC, CC BY-SA, CC BY-NC-SA); see attribution.csv.",
+    homepage="https://www.inaturalist.org/taxa/47792",
+    image_size=None,
+    class_names=("damselflies", "dragonflies"),
+    layouts=("odonata",),
+    sizes={"train": 1400, "val": 300, "test": 300},
+    quirks=(
+        "The article's images come from the iNaturalist 2019 competition, whose terms forbid "
+        "redistribution (74 GB archive): the course builds an equivalent set from iNaturalist open data.",
+        "If you prepared the article's data/{train,validation,test}/{damselflies,dragonflies} from iNat 2019, "
+        "pass that folder as DATA_DIR: the same layout loads.",
+        "Photos are citizen-science snapshots: backgrounds vary, the insect is often small.",
+    ),
+    figures=(
+        ArticleFigure("VGG-style CNN, grayscale 256x256", 0.857, source="Odonata article"),
+    ),
+)
+
+CATALOG: dict[str, DatasetInfo] = {d.name: d for d in (INTEL, FOOD5K, FRUITS360, MOSQUITO, ODONATA)}
+
+
+def info(name: str) -> DatasetInfo:
+    """Return the catalogue entry for ``name``, with a helpful error for unknown names."""
+    try:
+        return CATALOG[name]
+    except KeyError:
+        raise ValueError(f"Unknown dataset {name!r}. The course datasets are: {', '.join(CATALOG)}.") from None

@@ -1,0 +1,200 @@
+"""Finding a dataset's splits inside whatever folder the learner has.
+
+A learner may pass the folder kagglehub returned, the unzipped archive, a folder one level up or
+down, or one of the split folders itself. Each layout names the split folders it expects; we look
+for them in the given folder, its descendants (a few levels deep) and, failing that, its parents.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .catalog import DatasetInfo
+from .files import Skipped, is_hidden, list_images, subfolders
+
+#: How deep below the given root the search goes (Fruits-360 nests the splits three levels down).
+SEARCH_DEPTH = 4
+#: Fruits-360 branches that must never be mixed into the 100x100 data.
+FRUITS_OTHER_BRANCHES = ("original-size", "original_size", "multi", "3-body-problem", "meta")
+#: Food-5K's EPFL file names: ``{ClassID}_{ImageID}.jpg`` with 1 = food and 0 = non-food.
+FOOD5K_FILE_NAME = re.compile(r"^([01])_(\d+)\.jpe?g$", re.IGNORECASE)
+
+
+class LayoutError(FileNotFoundError):
+    """The folder holds no layout the loader recognises for this dataset."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One accepted on-disk layout.
+
+    Attributes:
+        name: Identifier used in the catalogue.
+        splits: Course split name (``train``, ``val``, ``test``) to the folder name on disk.
+        labels: ``"folders"`` (one sub-folder per class) or ``"food5k_names"`` (label in the file name).
+        description: The layout as a learner would recognise it, for error messages and docs.
+    """
+
+    name: str
+    splits: dict[str, str]
+    labels: str = "folders"
+    description: str = ""
+
+
+LAYOUTS: dict[str, Layout] = {
+    layout.name: layout
+    for layout in (
+        Layout("intel", {"train": "seg_train", "test": "seg_test"},
+               description="seg_train/seg_train/<class>/*.jpg and seg_test/seg_test/<class>/*.jpg"),
+        Layout("food5k_epfl", {"train": "training", "val": "validation", "test": "evaluation"},
+               labels="food5k_names",
+               description="Food-5K/{training,validation,evaluation}/{ClassID}_{ImageID}.jpg (1 = food)"),
+        Layout("food5k_folders", {"train": "training", "val": "validation", "test": "evaluation"},
+               description="{training,validation,evaluation}/{food,non_food}/*.jpg"),
+        Layout("fruits360", {"train": "Training", "test": "Test"},
+               description="fruits-360[_100x100]/{Training,Test}/<class>/*.jpg (any release)"),
+        Layout("mosquito", {"train": "Train", "val": "Pred", "test": "Test"},
+               description="zw4p9kj6nt-2/data_splitting/{Train,Pred,Test}/<class>/*.jpg"),
+        Layout("odonata", {"train": "train", "val": "validation", "test": "test"},
+               description="[data/]{train,validation,test}/{damselflies,dragonflies}/*.jpg"),
+    )
+}
+
+
+@dataclass
+class Found:
+    """The files of each split, as found on disk, before any train/validation split is made."""
+
+    layout: str
+    folder: Path
+    class_names: list[str]
+    files: dict[str, list[Path]] = field(default_factory=dict)
+    labels: dict[str, list[int]] = field(default_factory=dict)
+
+
+def locate(dataset: DatasetInfo, root: Path) -> Found:
+    """Find ``dataset``'s splits under ``root`` and list their image files and labels.
+
+    Raises:
+        FileNotFoundError: ``root`` does not exist.
+        LayoutError: no accepted layout was found; the message names the dataset, the folder and
+            the layouts that were expected.
+    """
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise FileNotFoundError(f"{dataset.title}: the folder {root} does not exist (DATA_DIR={str(root)!r}).")
+    for folder in _candidates(root):
+        for layout in (LAYOUTS[n] for n in dataset.layouts):
+            split_dirs = _split_dirs(folder, layout, dataset)
+            if split_dirs is not None:
+                return _read(dataset, layout, folder, split_dirs)
+    expected = "\n".join(f"  - {LAYOUTS[n].description}" for n in dataset.layouts)
+    raise LayoutError(
+        f"No {dataset.title} data found in {root}.\nExpected one of these layouts (at any depth up to "
+        f"{SEARCH_DEPTH}):\n{expected}\nPass the folder you downloaded or unzipped as DATA_DIR, "
+        f"or see datasets.md for how to get '{dataset.name}'."
+    )
+
+
+def _candidates(root: Path) -> Iterator[Path]:
+    """The root, its descendants breadth-first, then its parents (for a split folder passed as root)."""
+    level = [root]
+    for _ in range(SEARCH_DEPTH + 1):
+        yield from level
+        level = [child for folder in level for child in _visible_dirs(folder)]
+    yield from list(root.parents)[:2]
+
+
+def _visible_dirs(folder: Path) -> list[Path]:
+    try:
+        return subfolders(folder)
+    except OSError:
+        return []
+
+
+def _split_dirs(folder: Path, layout: Layout, dataset: DatasetInfo) -> dict[str, Path] | None:
+    """The split folders of ``layout`` inside ``folder``, or ``None`` if it does not match."""
+    if dataset.name == "fruits360" and _is_other_fruits_branch(folder):
+        return None
+    dirs = {}
+    for split, name in layout.splits.items():
+        path = folder / name
+        if not path.is_dir():
+            return None
+        dirs[split] = _unwrap(path)
+    first = dirs["train"]
+    if layout.labels == "food5k_names":
+        return dirs if any(FOOD5K_FILE_NAME.match(p.name) for p in first.iterdir()) else None
+    if not _visible_dirs(first):
+        return None
+    if dataset.class_names and not set(dataset.class_names) & {p.name for p in _visible_dirs(first)}:
+        return None
+    return dirs
+
+
+def _unwrap(path: Path) -> Path:
+    """Follow Intel's ``seg_train/seg_train`` style nesting: a lone sub-folder with the same name."""
+    inner = path / path.name
+    only = _visible_dirs(path)
+    return inner if inner.is_dir() and only == [inner] else path
+
+
+def _is_other_fruits_branch(folder: Path) -> bool:
+    parts = [p.lower() for p in folder.parts]
+    return any(branch in part for part in parts for branch in FRUITS_OTHER_BRANCHES)
+
+
+def _read(dataset: DatasetInfo, layout: Layout, folder: Path, dirs: dict[str, Path]) -> Found:
+    """List every split's files and integer labels; skipped items are reported once per split."""
+    if layout.labels == "food5k_names":
+        class_names = list(dataset.class_names or ())
+    elif dataset.class_names:
+        class_names = list(dataset.class_names)
+    else:
+        class_names = [p.name for p in _visible_dirs(dirs["train"]) if _has_files(p)]
+    found = Found(layout.name, folder, class_names)
+    for split, path in dirs.items():
+        skipped = Skipped()
+        reader = _read_named_files if layout.labels == "food5k_names" else _read_class_folders
+        files, labels = reader(path, class_names, skipped)
+        skipped.warn(path)
+        found.files[split], found.labels[split] = files, labels
+    return found
+
+
+def _has_files(folder: Path) -> bool:
+    return any(p.is_file() for p in folder.iterdir())
+
+
+def _read_class_folders(split_dir: Path, class_names: list[str], skipped: Skipped) -> tuple[list[Path], list[int]]:
+    index = {name: i for i, name in enumerate(class_names)}
+    files: list[Path] = []
+    labels: list[int] = []
+    for path in sorted(split_dir.iterdir()):
+        if is_hidden(path) and path.is_dir():
+            continue
+        if not path.is_dir():
+            skipped.add(path, "file outside the class folders")
+        elif path.name not in index:
+            skipped.add(path, "folder is not one of the classes")
+        else:
+            images = list_images(path, skipped)
+            files += images
+            labels += [index[path.name]] * len(images)
+    return files, labels
+
+
+def _read_named_files(split_dir: Path, class_names: list[str], skipped: Skipped) -> tuple[list[Path], list[int]]:
+    files: list[Path] = []
+    labels: list[int] = []
+    for path in list_images(split_dir, skipped):
+        match = FOOD5K_FILE_NAME.match(path.name)
+        if match is None:
+            skipped.add(path, "file name is not {ClassID}_{ImageID}.jpg")
+            continue
+        files.append(path)
+        labels.append(int(match.group(1)))
+    return files, labels

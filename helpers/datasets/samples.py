@@ -1,0 +1,231 @@
+"""Small offline copies of the course datasets, in each real dataset's exact on-disk layout.
+
+The real datasets cannot be downloaded everywhere (CI has no network), so every notebook can run
+on a generated sample instead. A sample has the real folder nesting, class folder names, file
+naming and image sizes, so the same loading code runs on it; its images are synthetic (a coloured,
+striped shape per class on a noisy background, stamped "SAMPLE") so that a small CNN separates the
+classes in seconds, and so that nobody mistakes them for real photos.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from .catalog import info
+
+#: Marker file written at the root of every sample; its presence means "complete, generated data".
+MARKER = "COURSE_SAMPLE.json"
+
+FRUIT_CLASSES = ("Apple Red 1", "Banana", "Cherry 1", "Lemon", "Pear 2", "Tomato 4")
+MOSQUITO_CLASSES = (
+    "aegypti_landing", "aegypti_smashed", "albopictus_landing",
+    "albopictus_smashed", "culex_landing", "culex_smashed",
+)
+MOSQUITO_RAW_FOLDERS = (
+    "Aedes aegypti landing", "Aedes aegypti smashed", "Aedes albopictus landing",
+    "Aedes albopictus  smashed", "Culex quinquefasciatus landing", "Culex quinquefasciatus smashed",
+)
+DEFAULT_IMAGES_PER_CLASS = {"intel": 24, "food5k": 36, "fruits360": 20, "mosquito": 20, "odonata": 36}
+
+
+@dataclass(frozen=True)
+class _Writer:
+    """Writes class-separable synthetic images with a seeded generator."""
+
+    rng: np.random.Generator
+    n_classes: int
+
+    def image(self, label: int, size: tuple[int, int]) -> Image.Image:
+        """A ``size`` = (height, width) RGB image whose colour, stripes and shape depend on ``label``."""
+        h, w = size
+        hue = label / self.n_classes
+        base = np.array(_hsv_to_rgb(hue, 0.65, 0.85)) * 255
+        yy, xx = np.mgrid[0:h, 0:w]
+        angle = np.pi * label / self.n_classes
+        stripes = np.sin((xx * np.cos(angle) + yy * np.sin(angle)) * 2 * np.pi / max(8, min(h, w) / 6))
+        pixels = base * (0.75 + 0.25 * stripes[..., None]) + self.rng.normal(0, 18, (h, w, 3))
+        im = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+        self._shape(ImageDraw.Draw(im), label, h, w)
+        ImageDraw.Draw(im).text((3, 2), "SAMPLE", fill=(255, 255, 255))
+        return im
+
+    def _shape(self, draw: ImageDraw.ImageDraw, label: int, h: int, w: int) -> None:
+        r = int(min(h, w) * self.rng.uniform(0.15, 0.25))
+        cx, cy = (int(self.rng.uniform(r, d - r)) for d in (w, h))
+        fill = tuple(int(255 * c) for c in _hsv_to_rgb((label / self.n_classes + 0.5) % 1, 0.9, 0.95))
+        box = (cx - r, cy - r, cx + r, cy + r)
+        if label % 3 == 0:
+            draw.ellipse(box, fill=fill)
+        elif label % 3 == 1:
+            draw.rectangle(box, fill=fill)
+        else:
+            draw.polygon([(cx, cy - r), (cx - r, cy + r), (cx + r, cy + r)], fill=fill)
+
+    def save(self, path: Path, label: int, size: tuple[int, int]) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.image(label, size).save(path, quality=90)
+
+
+def _hsv_to_rgb(h: float, s: float, v: float) -> tuple[float, float, float]:
+    import colorsys
+
+    return colorsys.hsv_to_rgb(h, s, v)
+
+
+def make_sample(name: str, dest: str | Path, *, images_per_class: int | None = None, seed: int = 0,
+                layout: str | None = None) -> Path:
+    """Write a small offline copy of dataset ``name`` in its real layout under ``dest``; return ``dest``.
+
+    Args:
+        name: One of the catalogue names (``intel``, ``food5k``, ``fruits360``, ``mosquito``, ``odonata``).
+        dest: Folder to create. If it already holds a sample made with the same arguments, it is
+            returned untouched; a folder holding anything else is never overwritten.
+        images_per_class: Training images per class (validation and test get about a third as many).
+        seed: Seed for the image generator: the same arguments always give the same files.
+        layout: For ``food5k`` only: ``"epfl"`` (default, labels in file names) or ``"folders"`` (Kaggle).
+
+    Raises:
+        FileExistsError: ``dest`` exists, is not empty and is not a sample made with these arguments.
+    """
+    info(name)
+    dest = Path(dest).expanduser()
+    n = images_per_class or DEFAULT_IMAGES_PER_CLASS[name]
+    spec = {"dataset": name, "images_per_class": n, "seed": seed, "layout": layout, "synthetic": True}
+    if _existing_sample(dest) == spec:
+        return dest
+    if dest.exists() and any(dest.iterdir()):
+        raise FileExistsError(
+            f"{dest} already exists and is not a course sample with these settings; "
+            "choose another folder (the course never overwrites your files)."
+        )
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}-"))
+    try:  # build beside dest, then rename: an interrupted run never leaves a half sample at dest
+        _BUILDERS[name](work, n, np.random.default_rng(seed), layout)
+        (work / MARKER).write_text(json.dumps(spec, indent=2) + "\n")
+        _move_into_place(work, dest, spec)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return dest
+
+
+def _move_into_place(work: Path, dest: Path, spec: dict) -> None:
+    """Rename ``work`` to ``dest``; if a parallel run got there first with the same sample, keep theirs."""
+    try:
+        if dest.exists():
+            dest.rmdir()
+        work.rename(dest)
+    except OSError:
+        if _existing_sample(dest) != spec:
+            raise
+
+
+def is_sample(root: str | Path) -> bool:
+    """True when ``root`` (or a folder above it) is a generated sample rather than real data."""
+    root = Path(root).resolve()
+    return any((p / MARKER).is_file() for p in (root, *root.parents))
+
+
+def _existing_sample(dest: Path) -> dict | None:
+    try:
+        return json.loads((dest / MARKER).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _split_sizes(n: int) -> tuple[int, int]:
+    """Train and held-out counts per class for a sample with ``n`` training images per class."""
+    return n, max(4, n // 3)
+
+
+def _classes(root: Path, writer: _Writer, classes: tuple[str, ...], count: int,
+             size: Callable[[int], tuple[int, int]], name: Callable[[int], str]) -> None:
+    for label, cls in enumerate(classes):
+        for i in range(count):
+            writer.save(root / cls / name(i), label, size(i))
+
+
+def _intel(root: Path, n: int, rng: np.random.Generator, _layout: str | None) -> None:
+    classes = info("intel").class_names
+    w = _Writer(rng, len(classes))
+    train, held = _split_sizes(n)
+    # Real quirks: a few shorter images and one large 500x374 image in the training set.
+    odd = {3: (113, 150), 7: (136, 150), 11: (374, 500)}
+    counter = iter(range(10**6))
+    _classes(root / "seg_train" / "seg_train", w, classes, train,
+             lambda i: odd.get(i, (150, 150)), lambda i: f"{next(counter)}.jpg")
+    _classes(root / "seg_test" / "seg_test", w, classes, held, lambda i: (150, 150), lambda i: f"{next(counter)}.jpg")
+    for i in range(held):
+        w.save(root / "seg_pred" / "seg_pred" / f"{next(counter)}.jpg", i % len(classes), (150, 150))
+
+
+def _food5k(root: Path, n: int, rng: np.random.Generator, layout: str | None) -> None:
+    if layout not in (None, "epfl", "folders"):
+        raise ValueError(f"food5k sample layout must be 'epfl' or 'folders', not {layout!r}")
+    w = _Writer(rng, 2)
+    train, held = _split_sizes(n)
+    sizes = [(384, 512), (512, 384), (300, 300), (512, 512), (375, 500)]
+    base = root / "Food-5K" if layout in (None, "epfl") else root
+    for split, count in (("training", train), ("validation", held), ("evaluation", held)):
+        for label, cls in enumerate(info("food5k").class_names):
+            for i in range(count):
+                file = f"{label}_{i}.jpg"
+                path = base / split / file if base != root else base / split / cls / file
+                w.save(path, label, sizes[i % len(sizes)])
+
+
+def _fruits360(root: Path, n: int, rng: np.random.Generator, _layout: str | None) -> None:
+    w = _Writer(rng, len(FRUIT_CLASSES))
+    train, held = _split_sizes(n)
+    branch = root / "fruits-360_100x100" / "fruits-360"
+    _classes(branch / "Training", w, FRUIT_CLASSES, train, lambda i: (100, 100), lambda i: f"r0_{i * 4}_100.jpg")
+    _classes(branch / "Test", w, FRUIT_CLASSES, held, lambda i: (100, 100), lambda i: f"{i * 4 + 2}_100.jpg")
+    # The 2025 archive has other branches beside the 100x100 one; the loader must ignore them.
+    other = root / "fruits-360_original-size" / "fruits-360-original-size"
+    _classes(other / "Training", w, FRUIT_CLASSES[:2], 2, lambda i: (320, 240), lambda i: f"r0_{i}.jpg")
+    _classes(other / "Test", w, FRUIT_CLASSES[:2], 1, lambda i: (320, 240), lambda i: f"r1_{i}.jpg")
+    (root / "fruits-360_meta").mkdir(parents=True)
+    (root / "fruits-360_meta" / "README.md").write_text("Sample of the Fruits-360 metadata branch.\n")
+
+
+def _mosquito(root: Path, n: int, rng: np.random.Generator, _layout: str | None) -> None:
+    w = _Writer(rng, len(MOSQUITO_CLASSES))
+    train, held = _split_sizes(n)
+    top = root / "zw4p9kj6nt-2"
+    _classes(top, w, MOSQUITO_RAW_FOLDERS, 2, lambda i: (224, 224), lambda i: f"IMG_{i:04d}.jpg")
+    splits = top / "data_splitting"
+    for split, count in (("Train", train), ("Pred", held), ("Test", held)):
+        _classes(splits / split, w, MOSQUITO_CLASSES, count, lambda i: (224, 224),
+                 lambda i, s=split: f"{s.lower()}_{i:04d}.jpg")
+
+
+def _odonata(root: Path, n: int, rng: np.random.Generator, _layout: str | None) -> None:
+    classes = info("odonata").class_names
+    w = _Writer(rng, len(classes))
+    train, held = _split_sizes(n)
+    rows = []
+    obs = iter(range(1000, 10**7))
+    for split, count in (("train", train), ("validation", held), ("test", held)):
+        for label, cls in enumerate(classes):
+            for i in range(count):
+                o = next(obs)
+                file = f"{o}_{o + 5000}.jpg"
+                w.save(root / split / cls / file, label, (375, 500) if i % 2 else (500, 375))
+                rows.append({"split": split, "label": cls, "file": f"{split}/{cls}/{file}",
+                             "license_code": "synthetic", "attribution": "generated by the course (not a photo)"})
+    with (root / "attribution.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+_BUILDERS = {"intel": _intel, "food5k": _food5k, "fruits360": _fruits360, "mosquito": _mosquito, "odonata": _odonata}

@@ -1,0 +1,45 @@
+"""Self-check cells for exercises: say "correct" or give a hint, never the answer.
+
+    check("1", answer_1, expected=..., hint="Count the files in the test folder, not the batches.")
+
+An unanswered exercise (``None``) gets its hint, so a notebook run top to bottom never fails on it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+
+def is_close(answer: Any, expected: Any, tol: float) -> bool:
+    """Equality that tolerates float rounding, NumPy scalars and tuples vs lists."""
+    if isinstance(expected, float) or isinstance(answer, float):
+        try:
+            return math.isclose(float(answer), float(expected), rel_tol=tol, abs_tol=tol)
+        except (TypeError, ValueError):
+            return False
+    if isinstance(expected, tuple | list) and isinstance(answer, tuple | list):
+        return len(answer) == len(expected) and all(is_close(a, e, tol) for a, e in zip(answer, expected, strict=True))
+    if hasattr(answer, "item") and not isinstance(answer, str):
+        answer = answer.item()
+    return answer == expected
+
+
+def check(exercise: str, answer: Any, *, expected: Any, hint: str, tol: float = 1e-6) -> bool:
+    """Print whether ``answer`` is right; return True when it is.
+
+    Args:
+        exercise: The exercise's number or name, echoed in the message.
+        answer: What the learner computed; ``None`` means not answered yet.
+        expected: The right answer (computed by the cell, so it follows the data actually loaded).
+        hint: Shown when the answer is missing or wrong; must not give the answer away.
+        tol: Tolerance for float answers.
+    """
+    if answer is None:
+        print(f"Exercise {exercise}: not answered yet. Hint: {hint}")
+        return False
+    if is_close(answer, expected, tol):
+        print(f"Exercise {exercise}: correct!")
+        return True
+    print(f"Exercise {exercise}: not quite. Hint: {hint}")
+    return False

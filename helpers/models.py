@@ -1,0 +1,179 @@
+"""Model builders: small CNNs from scratch and transfer models over ``keras.applications`` backbones.
+
+Every model takes images as float32 in [0, 255] (what :mod:`helpers.pipeline` produces) and does
+its own scaling inside, so the same pipeline feeds every model and nothing is scaled twice. Each
+backbone family gets its own preprocessing (see :data:`BACKBONES`), as a serialisable layer rather
+than a ``Lambda``, so saved ``.keras`` files load in safe mode.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+from keras import layers, ops
+
+# Per-channel constants of the ImageNet preprocessing modes, in RGB order.
+_CAFFE_MEAN = (123.68, 116.779, 103.939)
+_TORCH_MEAN = (0.485, 0.456, 0.406)
+_TORCH_STD = (0.229, 0.224, 0.225)
+
+
+@keras.saving.register_keras_serializable(package="course")
+class BackbonePreprocess(layers.Layer):
+    """Map [0, 255] RGB images to what a backbone family was trained on.
+
+    Modes (as in ``keras.applications``): ``"caffe"`` (RGB to BGR, ImageNet mean subtracted: ResNet,
+    VGG), ``"tf"`` (scaled to [-1, 1]: ResNetV2, Inception, Xception, MobileNet, NASNet), ``"torch"``
+    (ImageNet mean/std: DenseNet) and ``"none"`` (EfficientNet, ConvNeXt rescale inside).
+    """
+
+    MODES = ("caffe", "tf", "torch", "none")
+
+    def __init__(self, mode: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if mode not in self.MODES:
+            raise ValueError(f"mode must be one of {self.MODES}, not {mode!r}")
+        self.mode = mode
+
+    def call(self, x):
+        if self.mode == "caffe":
+            return x[..., ::-1] - ops.convert_to_tensor(_CAFFE_MEAN[::-1], dtype=x.dtype)
+        if self.mode == "tf":
+            return x / 127.5 - 1.0
+        if self.mode == "torch":
+            mean = ops.convert_to_tensor(_TORCH_MEAN, dtype=x.dtype)
+            std = ops.convert_to_tensor(_TORCH_STD, dtype=x.dtype)
+            return (x / 255.0 - mean) / std
+        return x
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "mode": self.mode}
+
+
+@dataclass(frozen=True)
+class Backbone:
+    """A ``keras.applications`` constructor with its native input size and preprocessing mode."""
+
+    name: str
+    constructor: str
+    size: int
+    preprocess: str
+
+    def build(self, input_shape: tuple[int, int, int], weights: str | os.PathLike | None) -> keras.Model:
+        """The headless backbone (``include_top=False``, no pooling).
+
+        ``weights`` is ``"imagenet"`` (downloads on first use), ``None`` (random, for offline runs) or the
+        path of a weights file saved from the same architecture.
+        """
+        cls = getattr(keras.applications, self.constructor)
+        return cls(include_top=False, weights=None if weights is None else str(weights), input_shape=input_shape)
+
+
+BACKBONES: dict[str, Backbone] = {
+    b.name: b
+    for b in (
+        Backbone("MobileNetV2", "MobileNetV2", 224, "tf"),
+        Backbone("ResNet50", "ResNet50", 224, "caffe"),
+        Backbone("ResNet50V2", "ResNet50V2", 224, "tf"),
+        Backbone("ResNet101V2", "ResNet101V2", 224, "tf"),
+        Backbone("ResNet152V2", "ResNet152V2", 224, "tf"),
+        Backbone("VGG16", "VGG16", 224, "caffe"),
+        Backbone("VGG19", "VGG19", 224, "caffe"),
+        Backbone("Xception", "Xception", 299, "tf"),
+        Backbone("InceptionV3", "InceptionV3", 299, "tf"),
+        Backbone("InceptionResNetV2", "InceptionResNetV2", 299, "tf"),
+        Backbone("NASNetMobile", "NASNetMobile", 224, "tf"),
+        Backbone("NASNetLarge", "NASNetLarge", 331, "tf"),
+        Backbone("DenseNet121", "DenseNet121", 224, "torch"),
+        Backbone("DenseNet169", "DenseNet169", 224, "torch"),
+        Backbone("DenseNet201", "DenseNet201", 224, "torch"),
+        Backbone("EfficientNetB0", "EfficientNetB0", 224, "none"),
+        Backbone("EfficientNetV2B0", "EfficientNetV2B0", 224, "none"),
+        Backbone("ConvNeXtTiny", "ConvNeXtTiny", 224, "none"),
+    )
+}
+
+
+def backbone(name: str) -> Backbone:
+    """The registry entry for ``name``, with the list of choices when it is unknown."""
+    try:
+        return BACKBONES[name]
+    except KeyError:
+        raise ValueError(f"Unknown backbone {name!r}; choose one of {', '.join(BACKBONES)}.") from None
+
+
+def scratch_cnn(
+    input_shape: tuple[int, int, int],
+    num_classes: int,
+    *,
+    filters: Sequence[int] = (32, 64, 128),
+    convs_per_block: int = 1,
+    dense: Sequence[int] = (128,),
+    dropout: float = 0.25,
+    augmentation: keras.Layer | None = None,
+    name: str = "scratch_cnn",
+) -> keras.Model:
+    """A plain CNN: blocks of Conv2D (3x3, ReLU) then MaxPooling then Dropout, then Dense layers.
+
+    With ``convs_per_block=1`` it is the small CNN of the Intel article; with 2 it is the VGG-style
+    network of the odonata article. Binary problems (``num_classes == 2``) still use a 2-way softmax,
+    so every chapter uses the same loss and metrics.
+    """
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = augmentation(inputs) if augmentation is not None else inputs
+    x = layers.Rescaling(1.0 / 255, name="rescale")(x)
+    for i, f in enumerate(filters, start=1):
+        for j in range(1, convs_per_block + 1):
+            x = layers.Conv2D(f, 3, padding="same", activation="relu", name=f"block{i}_conv{j}")(x)
+        x = layers.MaxPooling2D(name=f"block{i}_pool")(x)
+        x = layers.Dropout(dropout, name=f"block{i}_dropout")(x)
+    x = layers.Flatten(name="flatten")(x)
+    for k, units in enumerate(dense, start=1):
+        x = layers.Dense(units, activation="relu", name=f"dense{k}")(x)
+        x = layers.Dropout(min(2 * dropout, 0.5), name=f"dense{k}_dropout")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="predictions")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def transfer_model(
+    backbone_name: str,
+    num_classes: int,
+    *,
+    image_size: int | None = None,
+    weights: str | os.PathLike | None = "imagenet",
+    head_units: int | None = None,
+    dropout: float = 0.2,
+    augmentation: keras.Layer | None = None,
+) -> tuple[keras.Model, keras.Model]:
+    """A frozen backbone with a new classification head; returns ``(model, base)``.
+
+    The backbone is called with ``training=False`` so its BatchNormalization layers stay in inference
+    mode even after ``base.trainable = True`` (the safe way to fine-tune). Its own preprocessing is
+    inside the model, so the model takes [0, 255] images.
+    """
+    spec = backbone(backbone_name)
+    size = image_size or spec.size
+    inputs = keras.Input(shape=(size, size, 3), name="image")
+    x = augmentation(inputs) if augmentation is not None else inputs
+    x = BackbonePreprocess(spec.preprocess, name="preprocess")(x)
+    base = spec.build((size, size, 3), weights)
+    base.trainable = False
+    x = base(x, training=False)
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    if head_units:
+        x = layers.Dense(head_units, activation="relu", name="head_dense")(x)
+    x = layers.Dropout(dropout, name="head_dropout")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="predictions")(x)
+    return keras.Model(inputs, outputs, name=f"{backbone_name}_transfer"), base
+
+
+def count_params(model: keras.Model) -> dict[str, int]:
+    """Trainable and non-trainable parameter counts (what ``model.summary()`` prints at the bottom)."""
+    trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
+    frozen = sum(math.prod(w.shape) for w in model.non_trainable_weights)
+    return {"trainable": trainable, "non_trainable": frozen, "total": trainable + frozen}

@@ -1,0 +1,94 @@
+"""Results files: one JSON per notebook, and the course's results table built from them.
+
+Every notebook ends with :func:`save`, which writes ``RESULTS_DIR/<notebook>.json``. The run command
+collects those files into ``build/results.md`` and ``build/results.json`` with :func:`table` and
+:func:`collect`, so the figures an instructor reads always come from an executed notebook.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .runtime import Runtime
+
+REQUIRED = ("notebook", "dataset", "profile", "sample", "model", "metrics", "train_seconds", "tensorflow", "device")
+
+
+def save(results_dir: str | Path, notebook: str, *, runtime: Runtime, dataset: str, model: str,
+         metrics: dict[str, float], train_seconds: float, sample: bool, **extra: Any) -> Path:
+    """Write ``results_dir/<notebook>.json`` and return its path.
+
+    Args:
+        notebook: The notebook's file stem, e.g. ``"02_cnn_from_scratch"``.
+        runtime: The :class:`~helpers.runtime.Runtime` from the set-up cell.
+        dataset: Catalogue name of the dataset (or a comma-separated list).
+        model: Short description of the model that produced ``metrics``.
+        metrics: Test-split metrics; chapters that train a classifier include ``accuracy``.
+        train_seconds: Wall time spent in ``fit``.
+        sample: True when the run used a generated sample rather than the real data.
+        extra: Anything else worth keeping (article figures, per-model tables, ...); must be JSON-able.
+    """
+    record = {
+        "notebook": notebook,
+        "dataset": dataset,
+        "profile": runtime.profile,
+        "sample": bool(sample),
+        "model": model,
+        "metrics": {k: _clean(v) for k, v in metrics.items()},
+        "train_seconds": round(float(train_seconds), 1),
+        "tensorflow": runtime.tensorflow,
+        "keras": runtime.keras,
+        "device": runtime.device,
+        "environment": runtime.environment,
+        "seed": runtime.seed,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        **extra,
+    }
+    path = Path(results_dir) / f"{notebook}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(record, indent=2, sort_keys=False, default=_clean) + "\n")
+    tmp.replace(path)  # never leave a half-written results file
+    return path
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe numbers: NumPy scalars to Python, NaN to ``None``."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def collect(results_dir: str | Path) -> list[dict]:
+    """All results records in ``results_dir``, sorted by notebook name."""
+    records = [json.loads(p.read_text()) for p in sorted(Path(results_dir).glob("*.json"))]
+    for record in records:
+        missing = [k for k in REQUIRED if k not in record]
+        if missing:
+            raise ValueError(f"results for {record.get('notebook', '?')} lack {', '.join(missing)}")
+    return records
+
+
+def table(records: list[dict]) -> str:
+    """A markdown table of the records; sample runs are marked so nobody mistakes them for real figures."""
+    head = "| notebook | dataset | profile | data | model | test accuracy | article | train s | device | date |"
+    rows = [head, "|" + " --- |" * 10]
+    for r in records:
+        acc = r["metrics"].get("accuracy")
+        article = r.get("article_accuracy")
+        rows.append(
+            f"| {r['notebook']} | {r['dataset']} | {r['profile']} | {'sample' if r['sample'] else 'real'} "
+            f"| {r['model']} | {_pct(acc)} | {_pct(article)} | {r['train_seconds']} | {r['device']} "
+            f"| {r.get('date', '')} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def _pct(value: float | None) -> str:
+    return "" if value is None else f"{100 * value:.1f}%"

@@ -1,0 +1,117 @@
+"""Every notebook follows the course contract (see README, "Notebook contract")."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from helpers import course
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+DEPRECATED = {
+    "ImageDataGenerator": r"ImageDataGenerator",
+    "fit_generator": r"\b(fit|evaluate|predict)_generator\b",
+    "lr= argument": r"[(,]\s*lr\s*=",
+    "experimental.preprocessing": r"layers\.experimental\.preprocessing",
+    "tensorboard.dev": r"tensorboard\.dev",
+    "tensorflow_hub": r"tensorflow_hub",
+    "tf.keras.preprocessing.image_dataset_from_directory": r"tf\.keras\.preprocessing\.image_dataset_from_directory",
+}
+
+
+def code(nb) -> str:
+    return "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+
+
+def markdown(nb) -> str:
+    return "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, "no notebooks found"
+    assert NOTEBOOKS[0].name == "00_start_here.ipynb"
+
+
+@pytest.fixture(params=NOTEBOOKS, ids=lambda p: p.stem)
+def notebook(request):
+    path = request.param
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    return path, nb
+
+
+def test_name_is_numbered(notebook):
+    path, _ = notebook
+    assert re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", path.name)
+
+
+def test_title_and_learning_goals(notebook):
+    path, nb = notebook
+    first = nb.cells[0]
+    assert first.cell_type == "markdown" and first.source.startswith(f"# {path.name[:2]} ")
+    assert "**What you will learn**" in first.source
+
+
+def test_badges_match_the_repository(notebook):
+    path, nb = notebook
+    assert course.badges(path.name) in nb.cells[0].source
+
+
+def test_parameters_cell(notebook):
+    _, nb = notebook
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, "exactly one cell tagged 'parameters'"
+    values = {}
+    for node in ast.parse(tagged[0].source).body:
+        assert isinstance(node, ast.Assign), "the parameters cell holds plain assignments only"
+        values[node.targets[0].id] = ast.literal_eval(node.value)
+    assert values["PROFILE"] == "quick"
+    assert values["DATA_DIR"] is None
+    assert values["RESULTS_DIR"] == "results"
+    assert values["SEED"] == 42
+
+
+def test_setup_cell_installs_the_course_helpers(notebook):
+    _, nb = notebook
+    source = code(nb)
+    assert f'"{course.INSTALL_SPEC}"' in source
+    assert "runtime.setup(PROFILE, seed=SEED)" in source
+    assert not re.search(r"pip\"?,? .*install.*tensorflow", source), "never reinstall TensorFlow"
+
+
+def test_writes_its_results_file(notebook):
+    path, nb = notebook
+    assert f'results.save(\n    RESULTS_DIR, "{path.stem}"' in code(nb) or f'results.save(RESULTS_DIR, "{path.stem}"' in code(nb)
+
+
+def test_exercises_and_summary(notebook):
+    _, nb = notebook
+    text = markdown(nb)
+    assert "## Exercises" in text and "## Summary" in text
+    assert code(nb).count("check(") >= 3, "at least three self-checked exercises"
+
+
+def test_no_stored_outputs(notebook):
+    _, nb = notebook
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None
+
+
+def test_no_deprecated_keras_apis(notebook):
+    _, nb = notebook
+    source = code(nb)
+    for what, pattern in DEPRECATED.items():
+        assert not re.search(pattern, source), f"deprecated API in code: {what}"
+
+
+def test_helpers_use_no_deprecated_apis():
+    for path in (ROOT / "helpers").rglob("*.py"):
+        text = path.read_text()
+        for what, pattern in DEPRECATED.items():
+            assert not re.search(pattern, text), f"{path.name}: {what}"

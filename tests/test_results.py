@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from helpers import results
+from helpers.runtime import Runtime
+
+RT = Runtime("local", "smoke", 42, "CPU (2 cores)", (), "2.21.0", "3.15.1", "3.11.7", True)
+
+
+def test_save_writes_the_required_fields(tmp_path):
+    path = results.save(tmp_path, "02_cnn", runtime=RT, dataset="intel", model="cnn",
+                        metrics={"accuracy": np.float32(0.5), "roc_auc": float("nan")},
+                        train_seconds=3.14159, sample=True, article_accuracy=0.7833)
+    record = json.loads(path.read_text())
+    assert path.name == "02_cnn.json"
+    for key in results.REQUIRED:
+        assert key in record
+    assert record["metrics"] == {"accuracy": 0.5, "roc_auc": None}
+    assert record["train_seconds"] == 3.1 and record["sample"] is True
+    assert record["tensorflow"] == "2.21.0" and record["device"] == "CPU (2 cores)"
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_collect_and_table(tmp_path):
+    results.save(tmp_path, "b", runtime=RT, dataset="x", model="m", metrics={"accuracy": 0.25},
+                 train_seconds=1, sample=True, article_accuracy=0.9)
+    results.save(tmp_path, "a", runtime=RT, dataset="y", model="m", metrics={}, train_seconds=1, sample=False)
+    records = results.collect(tmp_path)
+    assert [r["notebook"] for r in records] == ["a", "b"]
+    table = results.table(records)
+    lines = table.splitlines()
+    assert len(lines) == 4
+    assert "| b | x | smoke | sample | m | 25.0% | 90.0% |" in lines[3]
+    assert "| a | y | smoke | real | m |  |  |" in lines[2]
+
+
+def test_collect_rejects_incomplete_records(tmp_path):
+    (tmp_path / "bad.json").write_text(json.dumps({"notebook": "bad", "dataset": "x"}))
+    with pytest.raises(ValueError, match="bad lack"):
+        results.collect(tmp_path)

@@ -1,0 +1,89 @@
+"""Execute the course notebooks with papermill and build the results table.
+
+    python tools/run_notebooks.py [--profile smoke] [--out build] [--jobs 2] [--notebooks 00 02 ...]
+
+Writes ``OUT/notebooks/<name>.ipynb`` (executed, with outputs and plots), ``OUT/results/<name>.json``
+(one per notebook), ``OUT/results.md`` and ``OUT/results.json`` (the table), and prints how long
+each notebook took. Exits non-zero if any notebook failed; the failed notebook is still written,
+with papermill's error banner at the failing cell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import papermill
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from helpers import results  # noqa: E402
+
+
+def notebooks(selection: list[str]) -> list[Path]:
+    """The numbered notebooks, optionally only those whose name starts with one of ``selection``."""
+    found = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    return [nb for nb in found if not selection or any(nb.name.startswith(s) for s in selection)]
+
+
+def execute(nb: Path, out: Path, profile: str, seed: int, timeout: int) -> tuple[str, float, str | None]:
+    """Run one notebook; returns (name, seconds, error message or None)."""
+    start = time.perf_counter()
+    error = None
+    try:
+        papermill.execute_notebook(
+            str(nb), str(out / "notebooks" / nb.name),
+            parameters={"PROFILE": profile, "RESULTS_DIR": str(out / "results"), "SEED": seed},
+            cwd=str(nb.parent), kernel_name="python3", progress_bar=False, execution_timeout=timeout,
+        )
+    except Exception as exc:  # report every failure, keep running the others
+        error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
+    return nb.stem, time.perf_counter() - start, error
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default="smoke", choices=["smoke", "quick", "full"])
+    parser.add_argument("--out", default="build", type=Path)
+    parser.add_argument("--jobs", default=2, type=int, help="notebooks run at the same time")
+    parser.add_argument("--seed", default=42, type=int)
+    parser.add_argument("--timeout", default=1800, type=int, help="seconds per cell")
+    parser.add_argument("--notebooks", nargs="*", default=[], help="name prefixes, e.g. 00 02")
+    args = parser.parse_args()
+
+    out = (ROOT / args.out).resolve() if not args.out.is_absolute() else args.out
+    (out / "notebooks").mkdir(parents=True, exist_ok=True)
+    (out / "results").mkdir(parents=True, exist_ok=True)
+    for stale in (out / "results").glob("*.json"):  # never mix old results with new ones
+        stale.unlink()
+    os.environ["COURSE_BATCH"] = "1"  # one line per epoch in executed notebooks
+    os.environ.setdefault("COURSE_DATA_HOME", str(ROOT / "data"))
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+
+    selected = notebooks(args.notebooks)
+    if not selected:
+        print("No notebooks matched.", file=sys.stderr)
+        return 2
+    print(f"Executing {len(selected)} notebook(s), profile {args.profile}, {args.jobs} at a time -> {out}")
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        runs = list(pool.map(lambda nb: execute(nb, out, args.profile, args.seed, args.timeout), selected))
+    for name, seconds, error in runs:
+        print(f"  {name:<40} {seconds:7.1f} s  {'FAILED: ' + error if error else 'ok'}")
+    print(f"Total wall time: {time.perf_counter() - started:.1f} s")
+
+    records = results.collect(out / "results")
+    (out / "results.md").write_text(results.table(records))
+    (out / "results.json").write_text(json.dumps(records, indent=2) + "\n")
+    print(f"Results table: {out / 'results.md'}")
+    return 1 if any(error for _, _, error in runs) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

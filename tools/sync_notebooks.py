@@ -1,0 +1,62 @@
+"""Keep every notebook's badges and install line in step with ``helpers.course``.
+
+    python tools/sync_notebooks.py          # rewrite notebooks in place
+    python tools/sync_notebooks.py --check  # exit 1 if any notebook is out of date
+
+The repository address lives in ``helpers/course.py`` only. This tool writes, in each notebook, the
+"Open in Colab / Open in Kaggle" badge line (the line holding ``colab-badge.svg``, or a line that is
+just ``BADGES`` in a new notebook) and the install spec of the set-up cell (the quoted string after
+``pip install -q``, or ``INSTALL_SPEC`` in a new notebook).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from helpers import course  # noqa: E402
+
+BADGE_LINE = re.compile(r"^(BADGES|.*colab-badge\.svg.*)$", re.M)
+INSTALL = re.compile(r'("-q", )"(INSTALL_SPEC|git\+[^"]*)"')
+
+
+def synced(nb: nbformat.NotebookNode, name: str) -> bool:
+    """Update ``nb`` in memory; return True if anything changed."""
+    changed = False
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            new = BADGE_LINE.sub(lambda _m: course.badges(name), cell.source, count=1)
+        elif cell.cell_type == "code":
+            new = INSTALL.sub(lambda m: f'{m.group(1)}"{course.INSTALL_SPEC}"', cell.source)
+        else:
+            continue
+        if new != cell.source:
+            cell.source, changed = new, True
+    return changed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--check", action="store_true", help="only report notebooks that are out of date")
+    args = parser.parse_args()
+    stale = []
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        if synced(nb, path.name):
+            stale.append(path.name)
+            if not args.check:
+                nbformat.write(nb, path)
+    verb = "out of date" if args.check else "updated"
+    print(f"{len(stale)} notebook(s) {verb}: {', '.join(stale) or 'none'}")
+    return 1 if args.check and stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
