@@ -15,6 +15,7 @@ on the GPU, in batches, and only while training.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,13 +47,33 @@ def cache_bytes(n_images: int, image_size: tuple[int, int]) -> int:
     return n_images * image_size[0] * image_size[1] * 3
 
 
-def choose_cache(n_images: int, image_size: tuple[int, int], cache_dir: str | Path | None, tag: str) -> str:
-    """``""`` (memory cache) for datasets that fit comfortably, else a cache file path under ``cache_dir``."""
-    if cache_bytes(n_images, image_size) <= MEMORY_CACHE_LIMIT or cache_dir is None:
+def choose_cache(files: Sequence[str | os.PathLike], image_size: tuple[int, int], cache_dir: str | Path | None,
+                 tag: str) -> str:
+    """``""`` (memory cache) for datasets that fit comfortably, else a cache file path under ``cache_dir``.
+
+    The file name holds a fingerprint of the file list and the image size, so a cache made from other
+    data or at another size is never read by mistake.
+    """
+    if cache_bytes(len(files), image_size) <= MEMORY_CACHE_LIMIT or cache_dir is None:
         return ""
     folder = Path(cache_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    return str(folder / f"{tag}-{image_size[0]}x{image_size[1]}-{n_images}.tfcache")
+    digest = hashlib.sha1("\n".join(map(str, files)).encode()).hexdigest()[:12]
+    path = folder / f"{tag}-{image_size[0]}x{image_size[1]}-{len(files)}-{digest}.tfcache"
+    reset_incomplete_cache(path)
+    return str(path)
+
+
+def reset_incomplete_cache(path: str | Path) -> None:
+    """Delete the pieces of a file cache whose first pass never finished (no ``.index`` file).
+
+    TensorFlow writes the index last; an interrupted first epoch leaves data and a lock file behind
+    that would make the next run fail with "cache lockfile already exists".
+    """
+    path = Path(path)
+    if not Path(f"{path}.index").exists():
+        for piece in path.parent.glob(f"{path.name}*"):
+            piece.unlink()
 
 
 def make_dataset(

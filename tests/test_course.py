@@ -7,4 +7,4 @@ def test_links_are_built_from_one_repository():
     assert course.kaggle_url(nb).endswith(f"github.com/{course.REPO}/blob/main/notebooks/{nb}")
     badges = course.badges(nb)
     assert course.colab_url(nb) in badges and course.kaggle_url(nb) in badges
-    assert course.INSTALL_SPEC == f"git+https://github.com/{course.REPO}@main"
+    assert f"git+https://github.com/{course.REPO}@main" == course.INSTALL_SPEC

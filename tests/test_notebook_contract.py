@@ -86,7 +86,8 @@ def test_setup_cell_installs_the_course_helpers(notebook):
 
 def test_writes_its_results_file(notebook):
     path, nb = notebook
-    assert f'results.save(\n    RESULTS_DIR, "{path.stem}"' in code(nb) or f'results.save(RESULTS_DIR, "{path.stem}"' in code(nb)
+    calls = re.findall(r'results\.save\(\s*RESULTS_DIR,\s*"([^"]+)"', code(nb))
+    assert calls == [path.stem], "the results cell saves RESULTS_DIR/<notebook stem>.json once"
 
 
 def test_exercises_and_summary(notebook):

@@ -17,19 +17,20 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import tensorflow as tf
-
-from ..pipeline import choose_cache, make_dataset, stratified_split
 from .catalog import CATALOG, ArticleFigure, DatasetInfo, info
-from .download import DataUnavailableError
+from .fetch import DataUnavailableError
 from .files import DataWarning
 from .layouts import LAYOUTS, LayoutError, locate
 from .samples import is_sample, make_sample
 
+if TYPE_CHECKING:
+    import tensorflow as tf
+
 __all__ = [
-    "CATALOG", "ArticleFigure", "DataUnavailableError", "DataWarning", "DatasetInfo", "LAYOUTS", "LayoutError", "Loaded",
-    "data_home", "download", "get", "info", "is_sample", "load", "make_sample",
+    "CATALOG", "ArticleFigure", "DataUnavailableError", "DataWarning", "DatasetInfo", "LAYOUTS", "LayoutError",
+    "Loaded", "data_home", "download", "get", "info", "is_sample", "load", "make_sample",
 ]
 
 PROFILES = ("smoke", "quick", "full")
@@ -105,7 +106,7 @@ def get(name: str, profile: str = "quick", data_dir: str | os.PathLike | None = 
         return root
     if profile == "smoke":
         return make_sample(name, data_home() / "samples" / name)
-    from .download import find_kaggle_mount
+    from .fetch import find_kaggle_mount
 
     mounted = find_kaggle_mount(list(dataset.kaggle)) if dataset.kaggle else None
     return mounted if mounted is not None else download(name)
@@ -124,7 +125,7 @@ def download(name: str, dest: str | os.PathLike | None = None) -> Path:
         from .odonata import build_odonata
 
         return build_odonata(Path(dest) if dest else data_home() / "odonata")
-    from .download import kaggle_download
+    from .fetch import kaggle_download
 
     return kaggle_download(dataset.kaggle[0], path=dataset.kaggle_path, dataset=dataset.title)
 
@@ -152,11 +153,14 @@ def load(
         seed: Seed for the validation split and shuffling.
         cache: ``True`` for the automatic choice (memory, or a file under ``cache_dir`` for large
             splits), ``False`` for no cache, or a path prefix for a file cache.
-        cache_dir: Where file caches go when ``cache`` is ``True`` and a split is too large for memory.
+        cache_dir: Where file caches go when ``cache`` is ``True`` and a split is too large for memory
+            (default: ``data_home()/cache``).
 
     Bad files (empty, truncated, not images) and stray folders are skipped with one
     :class:`DataWarning` per split that names them.
     """
+    from ..pipeline import choose_cache, make_dataset, stratified_split  # imports TensorFlow: only when loading
+
     dataset = info(name)
     found = locate(dataset, Path(root))
     files, labels = dict(found.files), dict(found.labels)
@@ -169,7 +173,8 @@ def load(
     for split in ("train", "val", "test"):
         split_cache = cache
         if cache is True:
-            split_cache = choose_cache(len(files[split]), image_size, cache_dir, f"{name}-{split}") or True
+            folder = cache_dir if cache_dir is not None else data_home() / "cache"
+            split_cache = choose_cache(files[split], image_size, folder, f"{name}-{split}") or True
         elif isinstance(cache, str):
             split_cache = f"{cache}-{split}"
         splits[split] = make_dataset(files[split], labels[split], image_size=image_size, batch_size=batch_size,

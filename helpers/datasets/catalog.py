@@ -29,7 +29,7 @@ class DatasetInfo:
         citation: How to cite the data.
         license: The license as far as known (check the source before redistributing).
         homepage: Where a learner can read about the data and download it by hand.
-        kaggle: Kaggle dataset handles (``owner/slug``) that hold the data, preferred first.
+        kaggle: Kaggle dataset handles (``owner/slug`` or ``owner/slug/versions/N``), preferred first.
         kaggle_path: Sub-folder of the Kaggle dataset to fetch (kagglehub ``path=``), if only part is needed.
         url: A direct download URL, when one exists.
         image_size: Native ``(height, width)`` of most images; ``None`` when sizes vary.
@@ -56,9 +56,14 @@ class DatasetInfo:
     figures: tuple[ArticleFigure, ...] = ()
 
     @property
+    def kaggle_dataset(self) -> str | None:
+        """The preferred Kaggle dataset as ``owner/slug`` (without a pinned version), or ``None``."""
+        return "/".join(self.kaggle[0].split("/")[:2]) if self.kaggle else None
+
+    @property
     def kaggle_url(self) -> str | None:
         """The Kaggle page of the preferred handle, or ``None``."""
-        return f"https://www.kaggle.com/datasets/{self.kaggle[0]}" if self.kaggle else None
+        return f"https://www.kaggle.com/datasets/{self.kaggle_dataset}" if self.kaggle else None
 
 
 INTEL = DatasetInfo(
@@ -118,7 +123,8 @@ FRUITS360 = DatasetInfo(
     ),
     license="CC BY-SA 4.0",
     homepage="https://github.com/fruits-360",
-    kaggle=("moltean/fruits",),
+    # Pinned: the archive's layout changes between versions; only the 100x100 branch is fetched.
+    kaggle=("moltean/fruits/versions/100",),
     kaggle_path="fruits-360_100x100",
     image_size=(100, 100),
     class_names=None,

@@ -53,7 +53,7 @@ def _row(d: DatasetInfo) -> str:
 def _how_to_get(d: DatasetInfo) -> list[str]:
     if d.kaggle:
         lines = [
-            f"- **Kaggle**: attach [`{d.kaggle[0]}`]({d.kaggle_url}) with *Add Input*; it appears under "
+            f"- **Kaggle**: attach [`{d.kaggle_dataset}`]({d.kaggle_url}) with *Add Input*; it appears under "
             f"`/kaggle/input/`.",
             f"- **Anywhere else**: `datasets.get('{d.name}', profile='quick')` calls "
             f"`kagglehub.dataset_download('{d.kaggle[0]}'"
@@ -85,7 +85,8 @@ def _section(d: DatasetInfo) -> str:
         parts.append(f"- `{layout.description}` ({splits})")
     if "val" not in LAYOUTS[d.layouts[0]].splits:
         parts.append("- No validation folder: `load` holds out `val_fraction` of each training class (stratified).")
-    parts += ["", "### Quirks", "", *(f"- {q}" for q in d.quirks), "", "### Figures reported by the source articles", ""]
+    parts += ["", "### Quirks", "", *(f"- {q}" for q in d.quirks), ""]
+    parts += ["### Figures reported by the source articles", ""]
     parts += [f"- {f.what}: {f.metric} {100 * f.value:.2f}% ({f.source})" for f in d.figures]
     return "\n".join(parts) + "\n"
 

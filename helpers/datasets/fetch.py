@@ -186,8 +186,10 @@ def _one_attempt(
     from tqdm.auto import tqdm
 
     offset = part.stat().st_size if part.exists() else 0
-    if expected_size is not None and offset >= expected_size:
-        part.unlink()  # cannot be a prefix of the right file (or is already too long): start over
+    if expected_size is not None and offset == expected_size:
+        return  # complete already (interrupted before the rename): only the checks remain
+    if expected_size is not None and offset > expected_size:
+        part.unlink()  # cannot be a prefix of the right file: start over
         offset = 0
     headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
     if offset:
@@ -295,64 +297,71 @@ def download_file(
         dest.unlink()
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
-    if session is None:
-        import requests
+    with contextlib.ExitStack() as stack:
+        if session is None:
+            import requests
 
-        session = requests.Session()
-    by_hand = f"download {url} by hand, save it as {dest} and run this again (or pass its folder as DATA_DIR)"
-    reason, last_error = "unknown error", None
-    for attempt in range(retries + 1):
-        if attempt:
-            time.sleep(min(backoff * 2 ** (attempt - 1), 30.0))
-        try:
-            _one_attempt(
-                url,
-                part,
-                session=session,
-                timeout=timeout,
-                expected_size=expected_size,
-                progress=progress,
-                label=dest.name,
-            )
-        except _Retry as err:
-            reason, last_error = str(err), err.__cause__
-            logger.info("Download of %s failed (attempt %d of %d): %s", url, attempt + 1, retries + 1, reason)
-            continue
-        except _GiveUp as err:
-            _discard(part)
-            fix = by_hand
-            if "404" in str(err) or "410" in str(err):
-                fix = f"the file has moved or been removed; look for it on the dataset's page, or {by_hand}"
-            raise _unavailable(what, url, str(err), fix, err.__cause__) from None
-        except OSError as err:  # writing failed: disk full, read-only folder, ...
-            _discard(part)
-            raise _unavailable(
-                what,
-                url,
-                f"could not write {part} ({err.strerror or err})",
-                "free some disk space or choose another folder, then run this again",
-                err,
-            ) from None
-        if sha256 is not None and _sha256_of(part) != sha256.lower():
-            _discard(part)
-            raise _unavailable(
-                what,
-                url,
-                "checksum mismatch (the downloaded file is not the one expected: corrupted or changed)",
-                f"run this again; if it keeps failing, {by_hand}",
-            ) from None
-        os.replace(part, dest)
-        return dest
-    kept = "; the partial download is kept and will be resumed" if part.exists() else ""
-    raise _unavailable(
-        what,
-        url,
-        f"{reason} (gave up after {retries + 1} attempts)",
-        f"check the internet connection (on Kaggle: Settings > Internet on) and run this again{kept}. "
-        f"Or {by_hand}",
-        last_error,
-        transient=True,
-    ) from None
+            session = stack.enter_context(requests.Session())
+        by_hand = (
+            f"download {url} by hand, save it as {dest} and run this again (or pass its folder as DATA_DIR)"
+        )
+        reason, last_error = "unknown error", None
+        for attempt in range(retries + 1):
+            if attempt:
+                time.sleep(min(backoff * 2 ** (attempt - 1), 30.0))
+            try:
+                _one_attempt(
+                    url,
+                    part,
+                    session=session,
+                    timeout=timeout,
+                    expected_size=expected_size,
+                    progress=progress,
+                    label=dest.name,
+                )
+            except _Retry as err:
+                reason, last_error = str(err), err.__cause__
+                logger.info(
+                    "Download of %s failed (attempt %d of %d): %s", url, attempt + 1, retries + 1, reason
+                )
+                continue
+            except _GiveUp as err:
+                _discard(part)
+                fix = by_hand
+                if "404" in str(err) or "410" in str(err):
+                    fix = (
+                        f"the file has moved or been removed; look for it on the dataset's page, or {by_hand}"
+                    )
+                raise _unavailable(what, url, str(err), fix, err.__cause__) from None
+            except OSError as err:  # writing failed: disk full, read-only folder, ...
+                _discard(part)
+                raise _unavailable(
+                    what,
+                    url,
+                    f"could not write {part} ({err.strerror or err})",
+                    "free some disk space or choose another folder, then run this again",
+                    err,
+                ) from None
+            if sha256 is not None and _sha256_of(part) != sha256.lower():
+                _discard(part)
+                raise _unavailable(
+                    what,
+                    url,
+                    "checksum mismatch (the downloaded file is not the one expected: corrupted or changed)",
+                    f"run this again; if it keeps failing, {by_hand}",
+                ) from None
+            os.replace(part, dest)
+            return dest
+        kept = "; the partial download is kept and will be resumed" if part.exists() else ""
+        raise _unavailable(
+            what,
+            url,
+            f"{reason} (gave up after {retries + 1} attempts)",
+            f"check the internet connection (on Kaggle: Settings > Internet on) and run this again{kept}. "
+            f"Or {by_hand}",
+            last_error,
+            transient=True,
+        ) from None
 
 
 def _discard(path: Path) -> None:

@@ -1,0 +1,602 @@
+"""Build the dragonflies-vs-damselflies dataset from iNaturalist open data.
+
+The source article used images from the iNaturalist 2019 competition, whose archive (74 GB) may not
+be redistributed. The course builds an equivalent set legally instead: it asks the public
+iNaturalist API (v1) for research-grade observations of the suborders Anisoptera (dragonflies) and
+Zygoptera (damselflies) that have a Creative Commons photo, downloads one photo per observation,
+and writes::
+
+    dest/
+        train/{damselflies,dragonflies}/<observation_id>_<photo_id>.jpg
+        validation/...
+        test/...
+        attribution.csv     who took each photo, under which licence (the licences require it)
+        dataset.json        written last: its presence means the build is complete
+
+The build is deterministic (observations are taken in id order, splits are drawn with ``seed``),
+resumable (photos already on disk are kept; the list of observations is saved in ``.plan.json``
+so a resumed build does not ask the API again) and polite (a ``User-Agent`` naming the course and
+a pause between API requests, as iNaturalist asks).
+
+The taxon ids are looked up by name through the API (``/v1/taxa``) rather than hard-coded: a wrong
+id would silently mix the two classes. Every observation's ``ancestor_ids`` is checked against the
+id as well.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import logging
+import os
+import random
+import re
+import time
+import warnings
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from .fetch import USER_AGENT, DataUnavailableError, _progress_disabled, download_file
+from .files import DataWarning, image_problem
+
+logger = logging.getLogger(__name__)
+
+#: Base URL of the iNaturalist API v1 (``/observations`` and ``/taxa`` are appended).
+INAT_API = "https://api.inaturalist.org/v1"
+#: Class folder -> scientific name of the iNaturalist taxon it holds.
+TAXA: dict[str, str] = {"damselflies": "Zygoptera", "dragonflies": "Anisoptera"}
+CLASS_NAMES: tuple[str, ...] = tuple(sorted(TAXA))
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
+#: Photo licences the course accepts (all allow use in a course with attribution).
+LICENSES: tuple[str, ...] = ("cc0", "cc-by", "cc-by-nc", "cc-by-sa", "cc-by-nc-sa")
+ATTRIBUTION_COLUMNS = (
+    "split",
+    "label",
+    "file",
+    "observation_id",
+    "photo_id",
+    "taxon_name",
+    "user_login",
+    "license_code",
+    "attribution",
+    "photo_url",
+    "observation_url",
+)
+MANIFEST = "dataset.json"
+PLAN = ".plan.json"
+_FIX = (
+    "check the internet connection (on Kaggle: Settings > Internet on) and run this again: what is "
+    "already downloaded is kept. Or, if you prepared the article's iNat 2019 data as "
+    "{train,validation,test}/{damselflies,dragonflies}, pass that folder as DATA_DIR"
+)
+
+
+# --------------------------------------------------------------------------------------------------
+# The API
+# --------------------------------------------------------------------------------------------------
+
+
+class _Throttle:
+    """Keeps at least ``delay`` seconds between calls to :meth:`wait` (iNaturalist asks ~1 request/s)."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self._last = float("-inf")
+
+    def wait(self) -> None:
+        pause = self._last + self.delay - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        self._last = time.monotonic()
+
+
+def _session(session: Any) -> Any:
+    """The given session, or a new ``requests.Session`` that names the course in its User-Agent."""
+    if session is not None:
+        return session
+    import requests
+
+    new = requests.Session()
+    new.headers["User-Agent"] = USER_AGENT
+    return new
+
+
+def _get_json(
+    session: Any,
+    url: str,
+    params: dict[str, Any],
+    *,
+    throttle: _Throttle,
+    what: str,
+    retries: int = 3,
+    timeout: float = 30,
+) -> dict[str, Any]:
+    """GET ``url`` and decode its JSON, retrying connection errors, 429 and 5xx with a backoff.
+
+    Raises:
+        DataUnavailableError: After the last attempt, or at once for other HTTP errors.
+    """
+    import requests
+
+    reason, transient = "unknown error", True
+    for attempt in range(retries + 1):
+        throttle.wait()
+        try:
+            response = session.get(url, params=params, timeout=timeout, headers={"User-Agent": USER_AGENT})
+        except (requests.ConnectionError, requests.Timeout) as err:
+            reason = f"could not reach the iNaturalist API ({type(err).__name__})"
+        else:
+            with response:
+                if response.status_code == 200:
+                    try:
+                        return response.json()
+                    except ValueError:
+                        reason = "the iNaturalist API answered with something that is not JSON"
+                elif response.status_code == 429 or response.status_code >= 500:
+                    reason = f"the iNaturalist API answered HTTP {response.status_code}"
+                    retry_after = response.headers.get("Retry-After", "")
+                    if retry_after.isdigit():
+                        time.sleep(min(int(retry_after), 60))
+                else:  # 4xx: asking again will not help
+                    reason, transient = f"the iNaturalist API answered HTTP {response.status_code}", False
+                    break
+        logger.info("iNaturalist request failed (attempt %d of %d): %s", attempt + 1, retries + 1, reason)
+        if attempt < retries:
+            time.sleep(throttle.delay * 2**attempt)
+    raise DataUnavailableError(
+        f"Could not get {what} from {url}: {reason}.\nWhat to do: {_FIX}.",
+        dataset="odonata",
+        source=url,
+        reason=reason,
+        transient=transient,
+    )
+
+
+def resolve_taxon_id(name: str, *, api_url: str, session: Any, throttle: _Throttle) -> int:
+    """The id of the active insect taxon called exactly ``name`` (e.g. ``"Anisoptera"``).
+
+    ``q=Anisoptera`` also finds a plant genus of that name and taxa whose names merely contain the
+    word, so the result is filtered on the exact name and on the iconic group (Insecta).
+    """
+    url = f"{api_url.rstrip('/')}/taxa"
+    data = _get_json(
+        session,
+        url,
+        {"q": name, "is_active": "true", "per_page": 30},
+        throttle=throttle,
+        what=f"the iNaturalist taxon {name}",
+    )
+    matches = [
+        taxon
+        for taxon in data.get("results", [])
+        if taxon.get("name") == name and taxon.get("iconic_taxon_name", "Insecta") == "Insecta"
+    ]
+    matches.sort(key=lambda t: t.get("rank") not in ("suborder", "infraorder"))
+    if not matches:
+        raise DataUnavailableError(
+            f"Could not get the iNaturalist taxon {name} from {url}: no active insect taxon has that name.\n"
+            "What to do: look the taxon up on https://www.inaturalist.org and pass its id with "
+            f"taxon_ids={{'{_label_of(name)}': ID, ...}}.",
+            dataset="odonata",
+            source=url,
+            reason="unknown taxon",
+        )
+    return int(matches[0]["id"])
+
+
+def _label_of(taxon_name: str) -> str:
+    return next((label for label, name in TAXA.items() if name == taxon_name), taxon_name)
+
+
+def photo_url(url: str, size: str = "medium") -> str:
+    """The URL of the ``size`` version (square, small, medium, large, original) of an iNaturalist photo.
+
+    The API gives the ``square`` (75x75) URL, e.g. ``.../photos/123/square.jpg?1545``.
+    """
+    return re.sub(r"/square(\.[A-Za-z0-9]+)?(?=$|\?)", lambda m: f"/{size}{m.group(1) or ''}", url, count=1)
+
+
+def photo_record(obs: dict[str, Any], *, size: str = "medium") -> dict[str, Any] | None:
+    """What the dataset keeps of one observation: its first CC-licensed photo, or ``None``.
+
+    ``None`` when the observation is not research grade or none of its photos has one of
+    :data:`LICENSES` (the API's ``photo_license`` filter only promises that *some* photo matches).
+    """
+    if obs.get("quality_grade", "research") != "research" or not isinstance(obs.get("id"), int):
+        return None
+    for photo in obs.get("photos") or []:
+        code = (photo.get("license_code") or "").lower()
+        if code in LICENSES and photo.get("url") and isinstance(photo.get("id"), int):
+            taxon = obs.get("taxon") or {}
+            user = obs.get("user") or {}
+            return {
+                "observation_id": obs["id"],
+                "photo_id": photo["id"],
+                "taxon_name": taxon.get("name", ""),
+                "user_login": user.get("login", ""),
+                "license_code": code,
+                "attribution": photo.get("attribution", ""),
+                "photo_url": photo_url(photo["url"], size),
+                "observation_url": obs.get("uri") or f"https://www.inaturalist.org/observations/{obs['id']}",
+            }
+    return None
+
+
+def fetch_observations(
+    taxon_id: int,
+    n: int,
+    *,
+    api_url: str = INAT_API,
+    session: Any = None,
+    request_delay: float = 1.0,
+    per_page: int = 200,
+    throttle: _Throttle | None = None,
+) -> list[dict[str, Any]]:
+    """The first ``n`` usable observations of ``taxon_id`` (by increasing id), as raw API dicts.
+
+    Usable: research grade, with a CC-licensed photo (:func:`photo_record` is not ``None``) and,
+    as a guard against a wrong id, ``taxon_id`` among the observation's ``ancestor_ids``. Pages are
+    walked with ``id_above`` (the API discourages deep page numbers), ``request_delay`` seconds
+    apart. Fewer than ``n`` are returned when the API has no more.
+    """
+    session = _session(session)
+    throttle = throttle or _Throttle(request_delay)
+    url = f"{api_url.rstrip('/')}/observations"
+    params: dict[str, Any] = {
+        "taxon_id": taxon_id,
+        "quality_grade": "research",
+        "photos": "true",
+        "photo_license": ",".join(LICENSES),
+        "order_by": "id",
+        "order": "asc",
+        "per_page": max(1, min(per_page, 200)),
+    }
+    found: list[dict[str, Any]] = []
+    last_id = 0
+    while len(found) < n:
+        page = _get_json(
+            session,
+            url,
+            {**params, "id_above": last_id},
+            throttle=throttle,
+            what=f"iNaturalist observations of taxon {taxon_id}",
+        )
+        results = [obs for obs in page.get("results") or [] if isinstance(obs.get("id"), int)]
+        results = [obs for obs in results if obs["id"] > last_id]  # guards against a server that loops
+        if not results:
+            break
+        for obs in sorted(results, key=lambda o: o["id"]):
+            ancestors = (obs.get("taxon") or {}).get("ancestor_ids")
+            if ancestors is not None and taxon_id not in ancestors:
+                continue
+            if photo_record(obs) is not None:
+                found.append(obs)
+                if len(found) == n:
+                    break
+        last_id = max(obs["id"] for obs in results)
+    return found
+
+
+def assign_splits(
+    records: Sequence[dict[str, Any]], fractions: Sequence[float] = (0.7, 0.15, 0.15), seed: int = 0
+) -> list[dict[str, Any]]:
+    """Copies of ``records`` with a ``"split"`` key, drawn per ``"label"`` (stratified) with ``seed``.
+
+    Deterministic: the same records (in any order), fractions and seed give the same splits. The
+    counts per class are the fractions rounded by largest remainder, so they always add up.
+    """
+    if len(fractions) != len(SPLITS) or any(f < 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
+        raise ValueError(
+            f"splits must be {len(SPLITS)} non-negative fractions that add up to 1, not {fractions}."
+        )
+    out: list[dict[str, Any]] = []
+    for label in sorted({r["label"] for r in records}):
+        group = sorted(
+            (r for r in records if r["label"] == label), key=lambda r: (r["observation_id"], r["photo_id"])
+        )
+        random.Random(f"odonata-{seed}-{label}").shuffle(group)
+        counts = _split_counts(len(group), fractions)
+        start = 0
+        for split, count in zip(SPLITS, counts, strict=True):
+            out.extend({**r, "split": split} for r in group[start : start + count])
+            start += count
+    return out
+
+
+def _split_counts(n: int, fractions: Sequence[float]) -> list[int]:
+    """``n`` divided by ``fractions`` into whole numbers by largest remainder (ties: earlier split)."""
+    exact = [n * f for f in fractions]
+    counts = [int(x) for x in exact]
+    order = sorted(range(len(exact)), key=lambda i: (-(exact[i] - counts[i]), i))
+    for i in order[: n - sum(counts)]:
+        counts[i] += 1
+    return counts
+
+
+# --------------------------------------------------------------------------------------------------
+# Building the folder
+# --------------------------------------------------------------------------------------------------
+
+
+def _relative_file(record: dict[str, Any]) -> str:
+    return f"{record['split']}/{record['label']}/{record['observation_id']}_{record['photo_id']}.jpg"
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file so a reader never sees half of it."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _plan(
+    dest: Path,
+    settings: dict[str, Any],
+    *,
+    api_url: str,
+    session: Any,
+    throttle: _Throttle,
+    taxon_ids: dict[str, int] | None,
+) -> dict[str, Any]:
+    """The list of photos to build, from ``.plan.json`` when it was made with the same settings.
+
+    Otherwise the API is asked (taxon ids, then observations of each class) and the plan saved, so
+    that a resumed build neither asks again nor picks different observations.
+    """
+    saved = _read_json(dest / PLAN)
+    if saved is not None and saved.get("settings") == settings:
+        return saved
+    if saved is not None and any((dest / s).exists() for s in SPLITS):
+        raise ValueError(
+            f"{dest} holds a partly built Odonata dataset made with other settings "
+            f"({saved.get('settings')}). Call build_odonata again with those settings to finish it, "
+            "or delete the folder to start over."
+        )
+    ids = dict(taxon_ids or {})
+    for label, name in TAXA.items():
+        if label not in ids:
+            ids[label] = resolve_taxon_id(name, api_url=api_url, session=session, throttle=throttle)
+    records = []
+    n = settings["images_per_class"]
+    for label in CLASS_NAMES:
+        observations = fetch_observations(
+            ids[label],
+            n,
+            api_url=api_url,
+            session=session,
+            per_page=min(200, max(10, 2 * n)),
+            throttle=throttle,
+        )
+        if len(observations) < n:
+            warnings.warn(
+                f"iNaturalist has only {len(observations)} usable {label} observations (asked for {n}).",
+                DataWarning,
+                stacklevel=3,
+            )
+        size = settings["photo_size"]
+        records += [{**photo_record(obs, size=size), "label": label} for obs in observations]
+    plan = {
+        "settings": settings,
+        "taxon_ids": ids,
+        "records": assign_splits(records, settings["splits"], settings["seed"]),
+    }
+    dest.mkdir(parents=True, exist_ok=True)
+    _write_atomically(dest / PLAN, json.dumps(plan, indent=1))
+    return plan
+
+
+def _valid_image(path: Path) -> str | None:
+    """Why ``path`` is not a usable photo, or ``None`` (the course's cheap check plus a PIL verify)."""
+    problem = image_problem(path)
+    if problem:
+        return problem
+    try:
+        with Image.open(path) as im:
+            im.verify()
+    except Exception as err:  # PIL raises many kinds of errors for damaged files
+        return f"damaged image ({type(err).__name__})"
+    return None
+
+
+def _fetch_photo(
+    record: dict[str, Any], target: Path, session: Any, backoff: float
+) -> tuple[str | None, bool]:
+    """Make sure ``target`` holds the record's photo. Returns (problem or ``None``, transient?).
+
+    A photo already on disk is kept if it is a valid image (no request); a downloaded one that is not
+    a valid image is deleted.
+    """
+    if target.is_file() and _valid_image(target) is None:
+        return None, False
+    target.unlink(missing_ok=True)
+    try:
+        download_file(
+            record["photo_url"],
+            target,
+            retries=2,
+            timeout=30,
+            progress=False,
+            session=session,
+            backoff=backoff,
+        )
+    except DataUnavailableError as err:
+        return err.reason, err.transient
+    problem = _valid_image(target)
+    if problem:
+        target.unlink(missing_ok=True)
+        return problem, False
+    return None, False
+
+
+def _write_attribution(dest: Path, records: list[dict[str, Any]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(
+        buffer, fieldnames=ATTRIBUTION_COLUMNS, extrasaction="ignore", lineterminator="\n"
+    )
+    writer.writeheader()
+    for record in records:
+        writer.writerow({**record, "file": _relative_file(record)})
+    _write_atomically(dest / "attribution.csv", buffer.getvalue())
+
+
+def _fetch_photos(
+    dest: Path, plan: dict[str, Any], *, session: Any, backoff: float, progress: bool, api_url: str
+) -> list[dict[str, Any]]:
+    """Download the plan's photos that are not on disk yet; return the records whose photo is there.
+
+    Photos that fail for good (HTTP 404, not an image) are recorded in the plan's ``skipped`` at once
+    (and saved), so a resumed build does not ask for them again. If any failed because of the
+    network, :class:`DataUnavailableError` is raised after trying all the others.
+    """
+    from tqdm.auto import tqdm
+
+    kept: list[dict[str, Any]] = []
+    skipped: dict[str, str] = plan.setdefault("skipped", {})  # file -> reason
+    transient, last_problem = 0, ""
+    bar = tqdm(plan["records"], desc="Odonata photos", unit="photo", disable=_progress_disabled(progress))
+    for record in bar:
+        relative = _relative_file(record)
+        if relative in skipped:
+            continue
+        problem, is_transient = _fetch_photo(record, dest / relative, session, backoff=backoff)
+        if problem is None:
+            kept.append(record)
+        elif is_transient:
+            transient += 1
+            last_problem = f"{record['photo_url']}: {problem}"
+        else:
+            skipped[relative] = problem
+            _write_atomically(dest / PLAN, json.dumps(plan, indent=1))
+    if transient:
+        raise DataUnavailableError(
+            f"Could not get {transient} of {len(plan['records'])} Odonata photos from iNaturalist: the "
+            f"network failed ({last_problem}).\nWhat to do: {_FIX}.",
+            dataset="odonata",
+            source=api_url,
+            reason="network failure while downloading photos",
+            transient=True,
+        )
+    return kept
+
+
+def _warn_skipped(plan: dict[str, Any]) -> None:
+    """One :class:`DataWarning` naming the photos left out (the first five), if any."""
+    skipped: dict[str, str] = plan.get("skipped", {})
+    if not skipped:
+        return
+    urls = {_relative_file(r): r["photo_url"] for r in plan["records"]}
+    shown = "; ".join(f"{urls.get(f, f)} ({why})" for f, why in list(skipped.items())[:5])
+    more = f"; and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+    warnings.warn(
+        f"Skipped {len(skipped)} of {len(plan['records'])} Odonata photos that could not be "
+        f"downloaded or are not valid images: {shown}{more}.",
+        DataWarning,
+        stacklevel=3,
+    )
+
+
+def build_odonata(
+    dest: Path,
+    *,
+    images_per_class: int = 1000,
+    splits: Sequence[float] = (0.7, 0.15, 0.15),
+    seed: int = 0,
+    api_url: str = INAT_API,
+    request_delay: float = 1.0,
+    session: Any = None,
+    progress: bool = True,
+    photo_size: str = "medium",
+    taxon_ids: dict[str, int] | None = None,
+) -> Path:
+    """Build (or finish building) the Odonata dataset in ``dest`` and return ``dest``.
+
+    Args:
+        dest: The dataset folder (created if needed).
+        images_per_class: Observations to take per class (one photo each).
+        splits: Fractions for train, validation and test (stratified per class).
+        seed: Seed of the split assignment.
+        api_url: Base URL of the iNaturalist API v1.
+        request_delay: Seconds between API requests (iNaturalist asks for about one per second); also
+            the first pause before retrying a failed request. Photos are not throttled.
+        session: A ``requests.Session`` to use; one naming the course in its User-Agent is made if ``None``.
+        progress: Show a progress bar over the photos.
+        photo_size: Which size of each photo to download (``medium`` is at most 500 px).
+        taxon_ids: ``{"dragonflies": id, "damselflies": id}`` to skip looking the taxa up by name.
+
+    Returns:
+        ``dest``, holding ``{train,validation,test}/{damselflies,dragonflies}/*.jpg``,
+        ``attribution.csv`` and ``dataset.json``.
+
+    A complete folder (``dataset.json`` present) is returned at once, without any request. A partly
+    built one is completed: photos already there are kept. Photos that cannot be downloaded for good
+    (HTTP 404, not an image) are skipped with one :class:`DataWarning`; if some failed because of the
+    network, :class:`DataUnavailableError` is raised instead and the next call resumes.
+    """
+    dest = Path(dest).expanduser()
+    settings = {
+        "images_per_class": int(images_per_class),
+        "splits": [float(f) for f in splits],
+        "seed": int(seed),
+        "photo_size": photo_size,
+    }
+    manifest = _read_json(dest / MANIFEST)
+    if manifest is not None:
+        if manifest.get("settings") != settings:
+            warnings.warn(
+                f"{dest} already holds an Odonata dataset built with {manifest.get('settings')}; using it as "
+                "it is. Delete the folder (or choose another) to build one with other settings.",
+                DataWarning,
+                stacklevel=2,
+            )
+        return dest
+    assign_splits([], settings["splits"])  # validate the fractions before any request
+    with contextlib.ExitStack() as stack:
+        if session is None:
+            session = stack.enter_context(_session(None))
+        throttle = _Throttle(request_delay)
+        plan = _plan(dest, settings, api_url=api_url, session=session, throttle=throttle, taxon_ids=taxon_ids)
+        kept = _fetch_photos(
+            dest, plan, session=session, backoff=request_delay, progress=progress, api_url=api_url
+        )
+    _warn_skipped(plan)
+    counts = {
+        s: {c: sum(r["split"] == s and r["label"] == c for r in kept) for c in CLASS_NAMES} for s in SPLITS
+    }
+    empty = [c for c in CLASS_NAMES if not any(counts[s][c] for s in SPLITS)]
+    if empty:
+        raise DataUnavailableError(
+            f"Could not get any {', '.join(empty)} photos from iNaturalist ({api_url}).\nWhat to do: {_FIX}.",
+            dataset="odonata",
+            source=api_url,
+            reason="no photos",
+        )
+    _write_attribution(dest, kept)
+    manifest = {
+        "name": "odonata",
+        "title": "Odonata: dragonflies vs damselflies (iNaturalist research-grade observations)",
+        "source": api_url,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "settings": settings,
+        "taxon_ids": plan["taxon_ids"],
+        "taxa": TAXA,
+        "class_names": list(CLASS_NAMES),
+        "splits": list(SPLITS),
+        "counts": counts,
+        "skipped": plan.get("skipped", {}),
+        "licenses": "Per photo, see attribution.csv (CC0, CC BY, CC BY-NC, CC BY-SA, CC BY-NC-SA).",
+    }
+    _write_atomically(dest / MANIFEST, json.dumps(manifest, indent=1))
+    return dest
