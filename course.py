@@ -59,7 +59,8 @@ def cmd_test(args: list[str]) -> None:
     """Unit and contract tests, then smoke execution of every notebook and nbval on the executed copies."""
     run([str(PY), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", *args])
     run([str(PY), "tools/run_notebooks.py", "--profile", "smoke", "--out", "build/test"])
-    run([str(PY), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax", "--nbval-current-env",
+    run([str(PY), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadscope",
+         "--nbval-lax", "--nbval-current-env",
          "--nbval-sanitize-with", str(NBVAL_SANITIZE), "build/test/notebooks"], env={"COURSE_BATCH": "1"})
 
 

@@ -42,6 +42,7 @@ def save(results_dir: str | Path, notebook: str, *, runtime: Runtime, dataset: s
         "train_seconds": round(float(train_seconds), 1),
         "tensorflow": runtime.tensorflow,
         "keras": runtime.keras,
+        "python": runtime.python,
         "device": runtime.device,
         "environment": runtime.environment,
         "seed": runtime.seed,

@@ -63,9 +63,10 @@ def is_hidden(path: Path) -> bool:
 def image_problem(path: Path) -> str | None:
     """Return why ``path`` cannot be used as an image, or ``None`` when it is fine.
 
-    The check is cheap (header and tail only) so it can run over tens of thousands of files:
-    empty files, unknown formats, formats TensorFlow cannot decode, and JPEG/PNG files whose
-    end marker is missing (the usual result of an interrupted copy).
+    The check is cheap for JPEG and PNG, the formats of every course dataset (header and tail only,
+    so it can run over tens of thousands of files): empty files, unknown formats, formats TensorFlow
+    cannot decode, and files whose end marker is missing (the usual result of an interrupted copy).
+    The rare BMP, GIF and WebP files are decoded in full, since they have no end marker to check.
     """
     if path.suffix.lower() not in IMAGE_EXTENSIONS:
         return "not an image file"
@@ -74,9 +75,13 @@ def image_problem(path: Path) -> str | None:
         if size == 0:
             return "empty file"
         with Image.open(path) as im:
-            fmt = im.format
-        if fmt not in DECODABLE_FORMATS:
-            return f"{fmt} images are not supported"
+            fmt, mode = im.format, im.mode
+            if fmt not in DECODABLE_FORMATS:
+                return f"{fmt} images are not supported"
+            if fmt == "BMP" and mode == "1":
+                return "1-bit BMP images are not supported"
+            if fmt in {"BMP", "GIF", "WEBP"}:
+                im.load()  # no end marker to look for: decode it
         with path.open("rb") as f:
             f.seek(max(0, size - 1024))
             tail = f.read()

@@ -87,6 +87,8 @@ def locate(dataset: DatasetInfo, root: Path) -> Found:
     if not root.is_dir():
         raise FileNotFoundError(f"{dataset.title}: the folder {root} does not exist (DATA_DIR={str(root)!r}).")
     for folder in _candidates(root):
+        if dataset.name == "fruits360" and _is_other_fruits_branch(folder, root):
+            continue
         for layout in (LAYOUTS[n] for n in dataset.layouts):
             split_dirs = _split_dirs(folder, layout, dataset)
             if split_dirs is not None:
@@ -117,8 +119,6 @@ def _visible_dirs(folder: Path) -> list[Path]:
 
 def _split_dirs(folder: Path, layout: Layout, dataset: DatasetInfo) -> dict[str, Path] | None:
     """The split folders of ``layout`` inside ``folder``, or ``None`` if it does not match."""
-    if dataset.name == "fruits360" and _is_other_fruits_branch(folder):
-        return None
     dirs = {}
     for split, name in layout.splits.items():
         path = folder / name
@@ -142,9 +142,16 @@ def _unwrap(path: Path) -> Path:
     return inner if inner.is_dir() and only == [inner] else path
 
 
-def _is_other_fruits_branch(folder: Path) -> bool:
-    parts = [p.lower() for p in folder.parts]
-    return any(branch in part for part in parts for branch in FRUITS_OTHER_BRANCHES)
+def _is_other_fruits_branch(folder: Path, root: Path) -> bool:
+    """True for folders inside a Fruits-360 branch other than 100x100, judged below ``root`` only.
+
+    Folder names above the learner's root ("metadata-course/...") say nothing about the branch.
+    """
+    try:
+        parts = folder.relative_to(root).parts
+    except ValueError:  # a parent of root, tried when root is a split folder
+        parts = ()
+    return any(branch in part.lower() for part in parts for branch in FRUITS_OTHER_BRANCHES)
 
 
 def _read(dataset: DatasetInfo, layout: Layout, folder: Path, dirs: dict[str, Path]) -> Found:

@@ -99,6 +99,10 @@ def make_sample(name: str, dest: str | Path, *, images_per_class: int | None = N
     info(name)
     dest = Path(dest).expanduser()
     n = images_per_class or DEFAULT_IMAGES_PER_CLASS[name]
+    if name == "food5k":
+        layout = layout or "epfl"  # so that None and "epfl" name the same sample
+    elif layout is not None:
+        raise ValueError(f"Only food5k has alternative sample layouts; got layout={layout!r} for {name}.")
     spec = {"dataset": name, "images_per_class": n, "seed": seed, "layout": layout, "synthetic": True}
     if _existing_sample(dest) == spec:
         return dest
@@ -169,12 +173,12 @@ def _intel(root: Path, n: int, rng: np.random.Generator, _layout: str | None) ->
 
 
 def _food5k(root: Path, n: int, rng: np.random.Generator, layout: str | None) -> None:
-    if layout not in (None, "epfl", "folders"):
+    if layout not in ("epfl", "folders"):
         raise ValueError(f"food5k sample layout must be 'epfl' or 'folders', not {layout!r}")
     w = _Writer(rng, 2)
     train, held = _split_sizes(n)
     sizes = [(384, 512), (512, 384), (300, 300), (512, 512), (375, 500)]
-    base = root / "Food-5K" if layout in (None, "epfl") else root
+    base = root / "Food-5K" if layout == "epfl" else root
     for split, count in (("training", train), ("validation", held), ("evaluation", held)):
         for label, cls in enumerate(info("food5k").class_names):
             for i in range(count):

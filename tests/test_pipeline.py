@@ -1,0 +1,293 @@
+"""Tests for helpers.pipeline: decoding, batching, shuffling, caching, stratified split, cache choice.
+
+Each image's colour encodes its label (red) and its index (green), so alignment of images and labels
+can be checked after shuffling.
+"""
+
+import os
+
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from layout_fixtures import class_colour, colour_labels, write_image
+
+from helpers import pipeline
+from helpers.pipeline import cache_bytes, choose_cache, decode_image, make_dataset, stratified_split
+
+N_FILES = 10
+LABELS = [i % 3 for i in range(N_FILES)]
+
+
+def write_files(folder: Path, labels=LABELS):
+    """PNG files (lossless) whose red encodes the label and green the index."""
+    files = []
+    for i, label in enumerate(labels):
+        red = class_colour(label)[0]
+        files.append(write_image(folder / f"img{i:02d}.png", colour=(red, 10 + 20 * i, 160), size=(10, 14)))
+    return files
+
+
+@pytest.fixture
+def files(tmp_path):
+    return write_files(tmp_path / "images")
+
+
+def epoch(ds):
+    """(images, labels, indices decoded from green, batch sizes) of one full pass."""
+    xs, ys, sizes = [], [], []
+    for x, y in ds:
+        assert x.dtype == tf.float32 and y.dtype == tf.int32
+        xs.append(x.numpy())
+        ys.append(y.numpy())
+        sizes.append(int(x.shape[0]))
+    images, labels = np.concatenate(xs), np.concatenate(ys)
+    indices = [int(round((im[..., 1].mean() - 10) / 20)) for im in images]
+    return images, labels, indices, sizes
+
+
+def test_images_are_float32_of_the_requested_size(files):
+    ds = make_dataset(files, LABELS, image_size=(12, 20), batch_size=4)
+    images, labels, indices, sizes = epoch(ds)
+    assert images.shape == (N_FILES, 12, 20, 3)
+    assert images.min() >= 0 and images.max() <= 255
+    assert images.max() > 1, "pixels stay in [0, 255], not rescaled to [0, 1]"
+    assert ds.element_spec[0].shape.as_list() == [None, 12, 20, 3]
+    assert ds.element_spec[1].dtype == tf.int32
+    assert indices == list(range(N_FILES)), "unshuffled: file order"
+    assert labels.tolist() == LABELS
+    assert colour_labels(images) == LABELS
+
+
+@pytest.mark.parametrize(
+    "batch_size, expected", [(4, [4, 4, 2]), (5, [5, 5]), (10, [10]), (32, [10]), (1, [1] * 10)]
+)
+def test_batch_sizes_with_last_partial_batch(files, batch_size, expected):
+    for shuffle in (False, True):
+        _, _, _, sizes = epoch(make_dataset(files, LABELS, image_size=(8, 8), batch_size=batch_size,
+                                            shuffle=shuffle))
+        assert sizes == expected
+
+
+def test_shuffled_labels_stay_with_their_images(files):
+    ds = make_dataset(files, LABELS, image_size=(8, 8), batch_size=3, shuffle=True, seed=5)
+    for _ in range(3):
+        images, labels, indices, _ = epoch(ds)
+        assert sorted(indices) == list(range(N_FILES)), "every image exactly once per epoch"
+        assert colour_labels(images) == labels.tolist()
+        assert labels.tolist() == [LABELS[i] for i in indices]
+
+
+def test_shuffle_changes_every_epoch_and_is_reproducible(files):
+    def orders(seed, epochs=3):
+        ds = make_dataset(files, LABELS, image_size=(8, 8), batch_size=4, shuffle=True, seed=seed)
+        return [epoch(ds)[2] for _ in range(epochs)]
+
+    first = orders(seed=11)
+    assert first[0] != list(range(N_FILES))
+    assert len({tuple(o) for o in first}) == 3, "a fresh order every epoch"
+    assert orders(seed=11) == first, "same seed, same orders"
+    assert orders(seed=12) != first
+
+
+def test_unshuffled_order_is_the_same_every_epoch(files):
+    ds = make_dataset(files, LABELS, image_size=(8, 8), batch_size=4)
+    assert epoch(ds)[2] == epoch(ds)[2] == list(range(N_FILES))
+
+
+@pytest.mark.parametrize("cache", [False, True, "file"])
+def test_cache_options_give_the_same_content(files, tmp_path, cache):
+    plain = make_dataset(files, LABELS, image_size=(9, 7), batch_size=4, cache=False)
+    reference, ref_labels, _, _ = epoch(plain)
+    if cache == "file":
+        cache = str(tmp_path / "cache" / "images")
+        (tmp_path / "cache").mkdir()
+    ds = make_dataset(files, LABELS, image_size=(9, 7), batch_size=4, cache=cache)
+    for _ in range(2):  # the second epoch reads the cache
+        images, labels, _, _ = epoch(ds)
+        np.testing.assert_array_equal(images, reference)
+        np.testing.assert_array_equal(labels, ref_labels)
+    if isinstance(cache, str):
+        assert list((tmp_path / "cache").glob("images*.index"))
+
+
+@pytest.mark.parametrize("cache", [True, "file"])
+def test_cached_epochs_do_not_read_the_files_again(files, tmp_path, cache):
+    cache = str(tmp_path / "c") if cache == "file" else cache
+    ds = make_dataset(files, LABELS, image_size=(8, 8), batch_size=4, shuffle=True, cache=cache)
+    first = epoch(ds)
+    for f in files:
+        f.unlink()
+    second = epoch(ds)
+    assert sorted(second[2]) == sorted(first[2]) == list(range(N_FILES))
+
+
+def test_without_cache_files_are_read_every_epoch(files):
+    ds = make_dataset(files, LABELS, image_size=(8, 8), batch_size=4, cache=False)
+    epoch(ds)
+    files[0].unlink()
+    with pytest.raises(tf.errors.NotFoundError):
+        epoch(ds)
+
+
+def test_files_and_labels_must_have_the_same_length(files):
+    with pytest.raises(ValueError, match="10 files but 9 labels"):
+        make_dataset(files, LABELS[:-1], image_size=(8, 8), batch_size=4)
+
+
+def test_accepts_str_and_path(files):
+    a = epoch(make_dataset([str(f) for f in files], LABELS, image_size=(8, 8), batch_size=4))
+    b = epoch(make_dataset(files, np.array(LABELS), image_size=(8, 8), batch_size=4))
+    np.testing.assert_array_equal(a[0], b[0])
+
+
+# --------------------------------------------------------------------------------------------------
+# decode_image
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L", "RGBA", "P", "CMYK"])
+def test_decode_image_gives_uint8_rgb_of_the_requested_size(tmp_path, mode):
+    ext = ".jpg" if mode in ("L", "CMYK") else ".png"
+    path = write_image(tmp_path / f"x{ext}", 4, size=(30, 20), mode=mode)
+    image = decode_image(tf.constant(str(path)), (6, 11))
+    assert image.dtype == tf.uint8
+    assert image.shape == (6, 11, 3)
+
+
+def test_decode_image_keeps_a_solid_colour(tmp_path):
+    path = write_image(tmp_path / "x.png", colour=(200, 30, 7), size=(50, 31))
+    image = decode_image(tf.constant(str(path)), (8, 8)).numpy()
+    assert (image == np.array([200, 30, 7], np.uint8)).all()
+
+
+# --------------------------------------------------------------------------------------------------
+# stratified_split
+# --------------------------------------------------------------------------------------------------
+
+label_lists = st.lists(st.integers(min_value=0, max_value=6), min_size=0, max_size=120)
+fractions = st.floats(min_value=0.01, max_value=0.99, allow_nan=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(labels=label_lists, fraction=fractions, seed=st.integers(0, 2**32 - 1))
+def test_stratified_split_partitions_and_keeps_every_class_on_both_sides(labels, fraction, seed):
+    keep, held = stratified_split(labels, fraction, seed)
+    assert set(keep).isdisjoint(held)
+    assert sorted([*keep, *held]) == list(range(len(labels)))
+    assert len(set(keep)) == len(keep) and len(set(held)) == len(held)
+    counts = Counter(labels)
+    held_counts = Counter(labels[i] for i in held)
+    keep_counts = Counter(labels[i] for i in keep)
+    for cls, n in counts.items():
+        if n >= 2:
+            assert keep_counts[cls] >= 1 and held_counts[cls] >= 1, (cls, n)
+            assert held_counts[cls] == min(max(round(n * fraction), 1), n - 1)
+    assert stratified_split(labels, fraction, seed)[1].tolist() == held.tolist(), "deterministic"
+
+
+def test_stratified_split_fraction_per_class():
+    labels = [0] * 50 + [1] * 20 + [2] * 10
+    keep, held = stratified_split(labels, 0.2, seed=0)
+    assert Counter(labels[i] for i in held) == {0: 10, 1: 4, 2: 2}
+    assert len(keep) == 64
+
+
+def test_stratified_split_changes_with_the_seed():
+    labels = [0, 1] * 30
+    assert stratified_split(labels, 0.3, 0)[1].tolist() != stratified_split(labels, 0.3, 1)[1].tolist()
+
+
+@pytest.mark.parametrize("fraction", [0, 1, -0.2, 1.5])
+def test_stratified_split_rejects_bad_fractions(fraction):
+    with pytest.raises(ValueError, match="fraction"):
+        stratified_split([0, 1, 0, 1], fraction, 0)
+
+
+def test_stratified_split_of_nothing():
+    keep, held = stratified_split([], 0.2, 0)
+    assert keep.tolist() == [] and held.tolist() == []
+
+
+# --------------------------------------------------------------------------------------------------
+# choose_cache
+# --------------------------------------------------------------------------------------------------
+
+
+def test_cache_bytes():
+    assert cache_bytes(10, (150, 150)) == 10 * 150 * 150 * 3
+
+
+def fake_files(n, prefix="img"):
+    return [f"/data/{prefix}{i}.jpg" for i in range(n)]
+
+
+def test_choose_cache_memory_below_the_limit(tmp_path):
+    assert choose_cache(fake_files(14034), (150, 150), tmp_path, "intel-train") == ""
+    at_limit = pipeline.MEMORY_CACHE_LIMIT // (100 * 100 * 3)
+    assert cache_bytes(at_limit, (100, 100)) <= pipeline.MEMORY_CACHE_LIMIT
+    assert choose_cache(fake_files(at_limit), (100, 100), tmp_path, "x") == ""
+    assert list(tmp_path.iterdir()) == [], "nothing is created for a memory cache"
+
+
+def test_choose_cache_file_above_the_limit(tmp_path):
+    n = pipeline.MEMORY_CACHE_LIMIT // (224 * 224 * 3) + 1
+    cache_dir = tmp_path / "new" / "caches"
+    path = choose_cache(fake_files(n), (224, 224), cache_dir, "food5k-train")
+    assert path
+    assert Path(path).parent == cache_dir and cache_dir.is_dir()
+    assert Path(path).name.startswith("food5k-train")
+    assert "224x224" in Path(path).name and str(n) in Path(path).name
+
+
+def test_choose_cache_file_name_depends_on_files_size_and_tag(tmp_path, monkeypatch):
+    monkeypatch.setattr(pipeline, "MEMORY_CACHE_LIMIT", 1000)
+    files = fake_files(5)
+    path = choose_cache(files, (32, 32), tmp_path, "t")
+    assert path and choose_cache(list(files), (32, 32), tmp_path, "t") == path, "same inputs, same file"
+    others = {
+        choose_cache(fake_files(5, "other"), (32, 32), tmp_path, "t"),
+        choose_cache(files, (32, 48), tmp_path, "t"),
+        choose_cache(files, (32, 32), tmp_path, "u"),
+        choose_cache(files[::-1], (32, 32), tmp_path, "t"),
+    }
+    assert path not in others and len(others) == 4
+
+
+def test_choose_cache_removes_an_unfinished_cache_and_keeps_a_finished_one(tmp_path, monkeypatch):
+    monkeypatch.setattr(pipeline, "MEMORY_CACHE_LIMIT", 1000)
+    files = fake_files(5)
+    path = choose_cache(files, (32, 32), tmp_path, "t")
+    left = [Path(path + ".data-00000-of-00001"), Path(path + ".lockfile")]
+    for piece in left:
+        piece.write_bytes(b"partial")
+    assert choose_cache(files, (32, 32), tmp_path, "t") == path
+    assert not [p for p in left if p.exists()], "an interrupted first epoch must not block the next run"
+    done = [Path(path + ".data-00000-of-00001"), Path(path + ".index")]
+    for piece in done:
+        piece.write_bytes(b"complete")
+    choose_cache(files, (32, 32), tmp_path, "t")
+    assert all(p.exists() for p in done)
+
+
+def test_file_cache_chosen_by_choose_cache_works_end_to_end(files, tmp_path, monkeypatch):
+    monkeypatch.setattr(pipeline, "MEMORY_CACHE_LIMIT", 100)
+    path = choose_cache(files, (8, 8), tmp_path / "cache", "demo")
+    assert path
+    ds = make_dataset(files, LABELS, image_size=(8, 8), batch_size=4, cache=path)
+    first = epoch(ds)
+    assert Path(path + ".index").exists()
+    again = make_dataset(files, LABELS, image_size=(8, 8), batch_size=4,
+                         cache=choose_cache(files, (8, 8), tmp_path / "cache", "demo"))
+    np.testing.assert_array_equal(epoch(again)[0], first[0])
+
+
+def test_choose_cache_without_a_folder_falls_back_to_memory():
+    assert choose_cache(fake_files(10**5), (224, 224), None, "big") == ""
