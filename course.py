@@ -45,7 +45,8 @@ def ensure_venv() -> None:
 def run(cmd: list[str], env: dict[str, str] | None = None) -> None:
     """Run ``cmd`` from the project root; stop with its exit code if it fails."""
     print("$", Path(cmd[0]).name, *cmd[1:], flush=True)
-    code = subprocess.call(cmd, cwd=ROOT, env={**os.environ, **(env or {})})
+    base = {"COURSE_DATA_HOME": str(ROOT / "data"), **os.environ}  # samples and downloads stay in the project
+    code = subprocess.call(cmd, cwd=ROOT, env={**base, **(env or {})})
     if code:
         sys.exit(code)
 
