@@ -40,3 +40,20 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "python3 course.py test" in readme
     assert "python3 course.py test" in ci.splitlines()[-1]
+
+
+def test_text_files_end_with_one_newline_and_yaml_parses():
+    result = run("tools/check_text_files.py")
+    assert result.returncode == 0, result.stdout
+
+
+def test_text_file_check_catches_problems(tmp_path):
+    sys.path.insert(0, str(ROOT / "tools"))
+    from check_text_files import problems
+
+    (tmp_path / "a.md").write_text("no newline")
+    (tmp_path / "b.yml").write_text("key: [unclosed\n")
+    (tmp_path / "c.py").write_text("x = 1\n\n")
+    assert problems(tmp_path / "a.md") == ["does not end with a newline"]
+    assert problems(tmp_path / "b.yml")[0].startswith("invalid YAML")
+    assert problems(tmp_path / "c.py") == ["ends with blank lines"]

@@ -321,4 +321,3 @@ def test_missing_root_raises_file_not_found_with_the_path(tmp_path, name):
 def test_layout_error_is_a_file_not_found_error():
     """Code that catches FileNotFoundError for a bad DATA_DIR also catches a wrong layout."""
     assert issubclass(LayoutError, FileNotFoundError)
-
