@@ -11,9 +11,10 @@ import json
 import math
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .runtime import Runtime
+if TYPE_CHECKING:  # runtime imports TensorFlow; collecting results must not
+    from .runtime import Runtime
 
 REQUIRED = ("notebook", "dataset", "profile", "sample", "model", "metrics", "train_seconds", "tensorflow", "device")
 

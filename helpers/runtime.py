@@ -98,6 +98,23 @@ def set_seed(seed: int, deterministic: bool = True) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
+def enable_inline_figures() -> bool:
+    """In a Jupyter kernel, show returned matplotlib figures as images; returns True if it did.
+
+    The course's plotting functions build figures without pyplot (so each is shown exactly once);
+    this registers the inline image formatter that pyplot would otherwise set up.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "kernel"):
+        return False
+    shell.run_line_magic("matplotlib", "inline")
+    return True
+
+
 def setup(profile: str, seed: int = 42, *, verbose: bool = True) -> Runtime:
     """Check the profile, seed everything, describe the machine; returns a :class:`Runtime`.
 
@@ -111,6 +128,7 @@ def setup(profile: str, seed: int = 42, *, verbose: bool = True) -> Runtime:
     gpus = list_gpus()
     deterministic = profile == "smoke" or not gpus or os.environ.get("COURSE_DETERMINISTIC") == "1"
     set_seed(seed, deterministic)
+    enable_inline_figures()
     rt = Runtime(environment, profile, seed, device_name(gpus), gpus, tf.__version__, keras.__version__,
                  platform.python_version(), deterministic)
     if verbose:

@@ -194,14 +194,14 @@ def test_refuses_to_overwrite_a_folder_with_other_files(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["my_photos"], "no temporary folder left behind"
 
 
-def test_refuses_to_replace_a_sample_made_with_other_settings(made, tmp_path):
+def test_a_sample_made_with_other_settings_is_regenerated(made, tmp_path):
+    """Samples are generated data (the marker file proves it), so a new course version may replace them."""
     dest = make_sample("odonata", tmp_path / "o", images_per_class=N, seed=0)
     before = contents(dest)
-    with pytest.raises(FileExistsError):
-        make_sample("odonata", dest, images_per_class=N, seed=1)
-    with pytest.raises(FileExistsError):
-        make_sample("intel", dest, images_per_class=N, seed=0)
-    assert contents(dest) == before
+    assert make_sample("odonata", dest, images_per_class=N, seed=1) == dest
+    assert contents(dest) != before
+    assert json.loads((dest / samples.MARKER).read_text())["seed"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o"], "no old or temporary folder left behind"
 
 
 def test_an_existing_empty_folder_is_filled(tmp_path):

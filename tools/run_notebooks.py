@@ -18,6 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import nbformat
 import papermill
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +33,17 @@ def notebooks(selection: list[str]) -> list[Path]:
     return [nb for nb in found if not selection or any(nb.name.startswith(s) for s in selection)]
 
 
+def unrendered_figures(path: Path) -> int:
+    """How many outputs of an executed notebook are a figure's text form instead of an image."""
+    nb = nbformat.read(path, as_version=4)
+    return sum(
+        1
+        for cell in nb.cells if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if "<Figure size" in out.get("data", {}).get("text/plain", "") and "image/png" not in out.get("data", {})
+    )
+
+
 def execute(nb: Path, out: Path, profile: str, seed: int, timeout: int) -> tuple[str, float, str | None]:
     """Run one notebook; returns (name, seconds, error message or None)."""
     start = time.perf_counter()
@@ -44,6 +56,9 @@ def execute(nb: Path, out: Path, profile: str, seed: int, timeout: int) -> tuple
         )
     except Exception as exc:  # report every failure, keep running the others
         error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
+    else:
+        blank = unrendered_figures(out / "notebooks" / nb.name)
+        error = f"{blank} figure(s) were not rendered as images" if blank else None
     return nb.stem, time.perf_counter() - start, error
 
 

@@ -88,13 +88,14 @@ def make_sample(name: str, dest: str | Path, *, images_per_class: int | None = N
     Args:
         name: One of the catalogue names (``intel``, ``food5k``, ``fruits360``, ``mosquito``, ``odonata``).
         dest: Folder to create. If it already holds a sample made with the same arguments, it is
-            returned untouched; a folder holding anything else is never overwritten.
+            returned untouched; a sample made with other arguments is replaced; a folder holding
+            anything else is never overwritten.
         images_per_class: Training images per class (validation and test get about a third as many).
         seed: Seed for the image generator: the same arguments always give the same files.
         layout: For ``food5k`` only: ``"epfl"`` (default, labels in file names) or ``"folders"`` (Kaggle).
 
     Raises:
-        FileExistsError: ``dest`` exists, is not empty and is not a sample made with these arguments.
+        FileExistsError: ``dest`` exists, is not empty and is not a course sample.
     """
     info(name)
     dest = Path(dest).expanduser()
@@ -104,11 +105,12 @@ def make_sample(name: str, dest: str | Path, *, images_per_class: int | None = N
     elif layout is not None:
         raise ValueError(f"Only food5k has alternative sample layouts; got layout={layout!r} for {name}.")
     spec = {"dataset": name, "images_per_class": n, "seed": seed, "layout": layout, "synthetic": True}
-    if _existing_sample(dest) == spec:
+    existing = _existing_sample(dest)
+    if existing == spec:
         return dest
-    if dest.exists() and any(dest.iterdir()):
+    if existing is None and dest.exists() and any(dest.iterdir()):
         raise FileExistsError(
-            f"{dest} already exists and is not a course sample with these settings; "
+            f"{dest} already exists and is not a course sample; "
             "choose another folder (the course never overwrites your files)."
         )
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -124,13 +126,19 @@ def make_sample(name: str, dest: str | Path, *, images_per_class: int | None = N
 
 def _move_into_place(work: Path, dest: Path, spec: dict) -> None:
     """Rename ``work`` to ``dest``; if a parallel run got there first with the same sample, keep theirs."""
+    old = None
     try:
-        if dest.exists():
+        if _existing_sample(dest) is not None:  # a sample made with other settings: generated, safe to replace
+            old = dest.rename(dest.with_name(f".{dest.name}-old-{work.name}"))
+        elif dest.exists():
             dest.rmdir()
         work.rename(dest)
     except OSError:
         if _existing_sample(dest) != spec:
             raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def is_sample(root: str | Path) -> bool:
