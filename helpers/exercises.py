@@ -25,8 +25,28 @@ def is_close(answer: Any, expected: Any, tol: float) -> bool:
     return answer == expected
 
 
-def check(exercise: str, answer: Any, *, expected: Any, hint: str, tol: float = 1e-6) -> bool:
-    """Print whether ``answer`` is right; return True when it is.
+class CheckResult:
+    """The outcome of :func:`check`: true when the answer is right.
+
+    It displays as nothing in a notebook (the printed message is the feedback), instead of a bare
+    ``True``/``False`` under every self-check cell.
+    """
+
+    def __init__(self, correct: bool) -> None:
+        self.correct = correct
+
+    def __bool__(self) -> bool:
+        return self.correct
+
+    def __repr__(self) -> str:
+        return f"CheckResult(correct={self.correct})"
+
+    def _ipython_display_(self) -> None:
+        """Show nothing: the message printed by :func:`check` says it all."""
+
+
+def check(exercise: str, answer: Any, *, expected: Any, hint: str, tol: float = 1e-6) -> CheckResult:
+    """Print whether ``answer`` is right; the result is true when it is.
 
     Args:
         exercise: The exercise's number or name, echoed in the message.
@@ -37,9 +57,9 @@ def check(exercise: str, answer: Any, *, expected: Any, hint: str, tol: float = 
     """
     if answer is None:
         print(f"Exercise {exercise}: not answered yet. Hint: {hint}")
-        return False
+        return CheckResult(False)
     if is_close(answer, expected, tol):
         print(f"Exercise {exercise}: correct!")
-        return True
+        return CheckResult(True)
     print(f"Exercise {exercise}: not quite. Hint: {hint}")
-    return False
+    return CheckResult(False)

@@ -5,14 +5,14 @@ from helpers.exercises import check, is_close
 
 
 def test_unanswered_gives_the_hint(capsys):
-    assert check("1", None, expected=3, hint="count them") is False
+    assert not check("1", None, expected=3, hint="count them")
     assert "not answered yet. Hint: count them" in capsys.readouterr().out
 
 
 def test_correct_and_wrong(capsys):
-    assert check("2", 3, expected=3, hint="h") is True
+    assert check("2", 3, expected=3, hint="h")
     assert "correct" in capsys.readouterr().out
-    assert check("2", 4, expected=3, hint="look again") is False
+    assert not check("2", 4, expected=3, hint="look again")
     out = capsys.readouterr().out
     assert "look again" in out and "3" not in out.replace("Exercise 2", "")
 
@@ -23,3 +23,8 @@ def test_correct_and_wrong(capsys):
 ])
 def test_is_close(answer, expected, ok):
     assert is_close(answer, expected, 1e-6) is ok
+
+
+def test_result_shows_nothing_in_a_notebook():
+    result = check("3", None, expected=1, hint="h")
+    assert result._ipython_display_() is None and repr(result) == "CheckResult(correct=False)"

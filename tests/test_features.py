@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from helpers import features, models
+
+SIZE = 32
+
+
+@pytest.fixture(scope="module")
+def transfer():
+    """A small frozen transfer model (random weights, offline) and its backbone."""
+    keras.utils.set_random_seed(0)
+    return models.transfer_model("MobileNetV2", 2, image_size=SIZE, weights=None)
+
+
+def images(n: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(0, 255, (n, SIZE, SIZE, 3)).astype("float32")
+
+
+def test_feature_extractor_is_the_frozen_part_up_to_the_pooling(transfer):
+    model, base = transfer
+    extractor = features.feature_extractor(model)
+    assert extractor.output_shape == (None, base.output_shape[-1])
+    model_ids = {id(w) for w in model.weights}
+    assert all(id(w) in model_ids for w in extractor.weights), "the extractor must share the model's weights"
+    assert features.cache_blockers(extractor) == []
+    with pytest.raises(ValueError, match="pool"):
+        features.feature_extractor(model, "no_such_layer")
+
+
+def test_extract_features_keeps_labels_paired_on_a_reshuffling_dataset(transfer):
+    model, _ = transfer
+    extractor = features.feature_extractor(model)
+    x = images(10)
+    index = np.arange(10, dtype=np.int32)  # the label of each image is its own index
+    ds = tf.data.Dataset.from_tensor_slices((x, index)).shuffle(10, seed=1, reshuffle_each_iteration=True).batch(4)
+    feats, labels = features.extract_features(extractor, ds)
+    assert feats.shape == (10, extractor.output_shape[-1]) and feats.dtype == np.float32
+    assert labels.dtype == np.int32 and sorted(labels.tolist()) == list(range(10))
+    expected = np.asarray(extractor(x[labels], training=False))
+    np.testing.assert_allclose(feats, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_extract_features_rejects_an_empty_dataset(transfer):
+    extractor = features.feature_extractor(transfer[0])
+    empty = tf.data.Dataset.from_tensor_slices((images(1), np.zeros(1, np.int32))).take(0).batch(2)
+    with pytest.raises(ValueError, match="empty"):
+        features.extract_features(extractor, empty)
+
+
+def test_features_dataset_batches_and_shuffles():
+    x = np.arange(20, dtype=np.float32).reshape(10, 2)
+    y = np.arange(10)
+    ds = features.features_dataset(x, y, batch_size=4)
+    batches = list(ds)
+    assert [int(b[0].shape[0]) for b in batches] == [4, 4, 2]
+    assert batches[0][0].dtype == tf.float32 and batches[0][1].dtype == tf.int32
+    shuffled = features.features_dataset(x, y, batch_size=10, shuffle=True, seed=3)
+    first, second = (next(iter(shuffled)) for _ in range(2))
+    np.testing.assert_array_equal(first[0].numpy()[:, 0] / 2, first[1].numpy())  # rows stay paired
+    assert sorted(first[1].numpy().tolist()) == list(range(10))
+    assert first[1].numpy().tolist() != second[1].numpy().tolist(), "a new order every epoch"
+    with pytest.raises(ValueError):
+        features.features_dataset(x, y[:3], batch_size=2)
+
+
+@pytest.mark.parametrize("head_units", [None, 16])
+def test_head_model_is_the_transfer_models_head(head_units):
+    model, _ = models.transfer_model("MobileNetV2", 3, image_size=SIZE, weights=None, head_units=head_units)
+    head = features.head_model(1280, 3, head_units=head_units)
+    head_layers = [lyr.name for lyr in head.layers if lyr.weights]
+    assert head_layers == [lyr.name for lyr in model.layers if lyr.name in head_layers]
+    assert models.count_params(head)["trainable"] == models.count_params(model)["trainable"]
+    assert head.output_shape == (None, 3)
+
+
+def test_attach_head_gives_the_same_predictions_as_the_transfer_model(transfer, tmp_path):
+    model, _ = transfer
+    extractor = features.feature_extractor(model)
+    head = features.head_model(extractor.output_shape[-1], 2)
+    head.get_layer("predictions").set_weights(model.get_layer("predictions").get_weights())
+    fast = features.attach_head(extractor, head)
+    x = images(3, seed=2)
+    expected = np.asarray(model(x, training=False))
+    np.testing.assert_allclose(np.asarray(fast(x, training=False)), expected, rtol=1e-5, atol=1e-6)
+    # head(features) is the same computation, which is why training the head on cached features works
+    np.testing.assert_allclose(np.asarray(head(extractor(x, training=False))), expected, rtol=1e-5, atol=1e-6)
+    path = tmp_path / "fast.keras"
+    fast.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_allclose(np.asarray(loaded(x, training=False)), expected, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="expects"):
+        features.attach_head(extractor, features.head_model(7, 2))
+
+
+def test_cache_blockers_name_augmentation_fine_tuning_and_dropout():
+    augment = keras.Sequential([keras.layers.RandomFlip("horizontal", name="flip")], name="augment")
+    model, base = models.transfer_model("MobileNetV2", 2, image_size=SIZE, weights=None, augmentation=augment)
+    blockers = features.cache_blockers(features.feature_extractor(model))
+    assert len(blockers) == 1 and "flip" in blockers[0] and "augmentation" in blockers[0]
+
+    model, base = models.transfer_model("MobileNetV2", 2, image_size=SIZE, weights=None)
+    base.trainable = True
+    blockers = features.cache_blockers(features.feature_extractor(model))
+    assert len(blockers) == 1 and "trainable" in blockers[0]
+
+    inputs = keras.Input((4,))
+    noisy = keras.Model(inputs, keras.layers.Dense(2, trainable=False)(keras.layers.Dropout(0.5, name="drop")(inputs)))
+    blockers = features.cache_blockers(noisy)
+    assert len(blockers) == 1 and "drop" in blockers[0]
+
+
+def test_a_head_learns_from_cached_features():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 64).astype(np.int32)
+    x = rng.normal(0, 1, (64, 8)).astype(np.float32) + 3 * y[:, None]  # two well separated clusters
+    keras.utils.set_random_seed(0)
+    head = features.head_model(8, 2, dropout=0.0)
+    head.compile(optimizer=keras.optimizers.Adam(learning_rate=0.05), loss="sparse_categorical_crossentropy",
+                 metrics=["accuracy"])
+    timer = features.EpochTimer()
+    head.fit(features.features_dataset(x, y, batch_size=16, shuffle=True), epochs=8, verbose=0,
+             callbacks=[timer], shuffle=False)
+    assert head.evaluate(x, y, verbose=0)[1] > 0.95
+    assert len(timer.seconds) == 8 and all(s > 0 for s in timer.seconds)
+    assert timer.first == timer.seconds[0]
+    assert timer.steady() == pytest.approx(float(np.median(timer.seconds[1:])))
+
+
+def test_epoch_timer_before_and_after_one_epoch():
+    timer = features.EpochTimer()
+    assert math.isnan(timer.first) and math.isnan(timer.steady())
+    timer.on_epoch_begin(0)
+    timer.on_epoch_end(0)
+    assert timer.steady() == timer.first >= 0
