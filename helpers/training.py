@@ -50,9 +50,27 @@ class FitResult:
         return len(self.history.history.get("loss", []))
 
 
-def timed_fit(model: keras.Model, train, *, validation_data, epochs: int, callbacks=None, **kwargs) -> FitResult:
-    """``model.fit`` with the course's progress output, timed; returns a :class:`FitResult`."""
+def backup_dir(results_dir: str | os.PathLike, run: str, profile: str) -> str | None:
+    """Where a ``quick``/``full`` run keeps its resume checkpoints (``None`` for ``smoke``, which is seconds long).
+
+    On Colab, point ``RESULTS_DIR`` at Google Drive to survive a disconnect.
+    """
+    return None if profile == "smoke" else os.path.join(results_dir, "checkpoints", run)
+
+
+def timed_fit(model: keras.Model, train, *, validation_data, epochs: int, callbacks=None,
+              backup: str | os.PathLike | None = None, **kwargs) -> FitResult:
+    """``model.fit`` with the course's progress output, timed; returns a :class:`FitResult`.
+
+    With ``backup`` (a folder), training is resumable: a checkpoint is written after every epoch,
+    and running the same cell again after a disconnect or a crash continues from the last finished
+    epoch instead of starting over (``keras.callbacks.BackupAndRestore``). The folder is removed when
+    training finishes. The returned history then holds only the epochs of this call.
+    """
+    callbacks = list(callbacks or [])
+    if backup is not None:
+        callbacks.insert(0, keras.callbacks.BackupAndRestore(backup_dir=str(backup), delete_checkpoint=True))
     start = time.perf_counter()
-    history = model.fit(train, validation_data=validation_data, epochs=epochs, callbacks=callbacks or [],
+    history = model.fit(train, validation_data=validation_data, epochs=epochs, callbacks=callbacks,
                         verbose=fit_verbosity(), shuffle=False, **kwargs)  # the dataset shuffles itself
     return FitResult(history, time.perf_counter() - start)

@@ -34,3 +34,54 @@ def test_timed_fit_times_and_counts_epochs(monkeypatch):
     result = training.timed_fit(model, ds, validation_data=ds, epochs=3)
     assert result.epochs == 3 and result.seconds > 0
     assert result.history.history["loss"][-1] < result.history.history["loss"][0]
+
+
+class _Disconnect(keras.callbacks.Callback):
+    """Simulates a lost Colab session: raises at the end of epoch ``at`` (0-based)."""
+
+    def __init__(self, at: int) -> None:
+        super().__init__()
+        self.at = at
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.at:
+            raise ConnectionAbortedError("session lost")
+
+
+def _tiny_problem():
+    x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int32")
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(8)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.1), loss="sparse_categorical_crossentropy")
+    return model, ds
+
+
+def test_interrupted_training_resumes_where_it_stopped(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_BATCH", "1")
+    keras.utils.set_random_seed(0)
+    model, ds = _tiny_problem()
+    backup = tmp_path / "backup"
+    try:
+        training.timed_fit(model, ds, validation_data=ds, epochs=4, backup=backup, callbacks=[_Disconnect(at=0)])
+    except ConnectionAbortedError:
+        pass
+    else:
+        raise AssertionError("the simulated disconnect did not happen")
+    assert backup.exists(), "a checkpoint must survive the interruption"
+    fresh, _ = _tiny_problem()  # a new kernel: the model object is rebuilt from scratch
+    result = training.timed_fit(fresh, ds, validation_data=ds, epochs=4, backup=backup)
+    assert result.history.epoch == [1, 2, 3], "resumes at epoch 2 (index 1) and ends at the same count"
+    assert not backup.exists(), "the checkpoint is removed once training finished"
+
+
+def test_uninterrupted_run_has_the_same_epoch_count(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_BATCH", "1")
+    model, ds = _tiny_problem()
+    result = training.timed_fit(model, ds, validation_data=ds, epochs=4, backup=tmp_path / "b")
+    assert result.history.epoch == [0, 1, 2, 3]
+
+
+def test_backup_dir_only_for_long_profiles(tmp_path):
+    assert training.backup_dir(tmp_path, "02", "smoke") is None
+    assert training.backup_dir(tmp_path, "02", "quick").endswith("checkpoints/02")
