@@ -12,4 +12,11 @@ Each module has one job:
 - :mod:`helpers.results`     the per-notebook results JSON and the course results table.
 """
 
+import os as _os
+
+# Quiet TensorFlow's start-up, before any helpers module imports it (oneDNN also shifts losses in
+# the 6th decimal, which would make smoke metrics differ between machines).
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+_os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
 __version__ = "0.1.0"

@@ -78,6 +78,8 @@ def main() -> int:
     for stale in (out / "results").glob("*.json"):  # never mix old results with new ones
         stale.unlink()
     os.environ["COURSE_BATCH"] = "1"  # one line per epoch in executed notebooks
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     os.environ.setdefault("COURSE_DATA_HOME", str(ROOT / "data"))
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
 

@@ -1,0 +1,196 @@
+"""Tests for helpers.zoo: feature extraction, the shared head, rows, the table and the plot."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import keras
+import matplotlib
+import numpy as np
+import pytest
+import tensorflow as tf
+
+matplotlib.use("Agg")
+
+from matplotlib.figure import Figure  # noqa: E402
+
+from helpers import datasets, models, training, zoo  # noqa: E402
+
+
+def pooling_extractor(size: int = 8) -> keras.Model:
+    """A stand-in for a backbone: the mean colour of each image (3 features), no weights."""
+    inputs = keras.Input((size, size, 3))
+    return keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(inputs), name="mean_colour_features")
+
+
+def labelled_images(n: int, size: int = 8, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Images whose every pixel equals their label, so the mean-colour feature reveals the label."""
+    labels = np.random.default_rng(seed).integers(0, 3, n).astype("int32")
+    images = np.broadcast_to(labels[:, None, None, None], (n, size, size, 3)).astype("float32")
+    return images, labels
+
+
+def row(name="A", val=0.9, val_loss=0.3, test=0.8, params=1_000_000, ips=100.0, in_article=True) -> zoo.ZooRow:
+    return zoo.ZooRow(backbone=name, in_article=in_article, image_size=224, preprocess="tf", params=params,
+                      feature_dim=16, images=300, extract_seconds=300 / ips, images_per_second=ips,
+                      train_images=200, val_images=50, head_epochs=10, head_seconds_per_epoch=0.1,
+                      val_accuracy=val, val_loss=val_loss, test_accuracy=test, metrics={"accuracy": test})
+
+
+def test_registry_names():
+    assert len(zoo.ARTICLE_BACKBONES) == 13 and "ResNet101V2" in zoo.ARTICLE_BACKBONES
+    for name in (*zoo.ARTICLE_BACKBONES, *zoo.MODERN_BACKBONES):
+        assert name in models.BACKBONES
+    assert zoo.input_size("Xception") == 299 and zoo.input_size("NASNetLarge") == 331
+    assert zoo.input_size("Xception", 64) == 64
+    with pytest.raises(ValueError, match="MobileNetV2"):
+        zoo.input_size("AlexNet")
+
+
+def test_feature_extractor_is_frozen_and_pooled():
+    extractor = zoo.feature_extractor("MobileNetV2", image_size=32, weights=None)
+    assert extractor.input_shape == (None, 32, 32, 3)
+    assert extractor.output_shape == (None, 1280)
+    counts = models.count_params(extractor)
+    assert counts["trainable"] == 0 and counts["total"] > 2_000_000
+    assert any(isinstance(layer, models.BackbonePreprocess) for layer in extractor.layers)
+    zoo.free_memory()
+
+
+def test_extract_features_keeps_labels_aligned_even_when_shuffled():
+    images, labels = labelled_images(40)
+    ds = tf.data.Dataset.from_tensor_slices((images, labels))
+    splits = {"train": ds.shuffle(40, seed=1).batch(7), "val": ds.batch(16), "test": ds.take(9).batch(4)}
+    feats = zoo.extract_features(pooling_extractor(), splits)
+    for split in zoo.SPLITS:
+        np.testing.assert_allclose(feats.x[split][:, 0], feats.y[split])
+    assert sorted(feats.y["train"]) == sorted(labels)
+    assert feats.dim == 3 and feats.images == 40 + 40 + 9
+    assert set(feats.seconds) == set(zoo.SPLITS) and feats.images_per_second > 0
+    assert feats.image_size == 8 and feats.params == 0
+    with pytest.raises(ValueError, match="empty"):
+        zoo.extract_features(pooling_extractor(), {"train": ds.take(0).batch(4)})
+
+
+def test_features_dataset_batches_and_shuffles():
+    x = np.arange(20, dtype="float32").reshape(10, 2)
+    feats = zoo.Features({"train": x}, {"train": np.arange(10)})
+    batches = list(feats.dataset("train", 4))
+    assert [len(b[1]) for b in batches] == [4, 4, 2]
+    shuffled = np.concatenate([b[1] for b in feats.dataset("train", 4, shuffle=True, seed=3)])
+    assert sorted(shuffled) == list(range(10)) and list(shuffled) != list(range(10))
+
+
+def test_extraction_splits_read_files_in_order_at_the_requested_size(tmp_path):
+    root = datasets.make_sample("intel", tmp_path / "intel", images_per_class=3)
+    data = datasets.load("intel", root, image_size=(20, 20), batch_size=4, seed=0, cache=False)
+    splits = zoo.extraction_splits(data, 16, batch_size=5)
+    for split, ds in splits.items():
+        images, labels = zip(*[(x.numpy(), y.numpy()) for x, y in ds], strict=True)
+        assert np.concatenate(images).shape[1:] == (16, 16, 3)
+        assert list(np.concatenate(labels)) == list(data.labels[split])
+
+
+def test_feature_head_scales_once_and_trains_only_the_last_layer():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 300)
+    x = (rng.normal(0, 1, (300, 10)) + 3 * np.eye(3)[y] @ rng.normal(0, 1, (3, 10))) * 1e-6  # tiny features
+    x[:, -1] = 5e-7  # constant in training
+    head = zoo.feature_head(x, 3)
+    scaled = np.asarray(head.get_layer("centre_scale")(x.astype("float32")))
+    np.testing.assert_allclose(scaled.mean(axis=0), 0, atol=1e-3)
+    assert abs(float((scaled**2).mean()) - 1) < 1e-2
+    odd = x[:1].copy()
+    odd[0, -1] = 1e-6  # the constant feature moves a little on an unseen image: it must stay small
+    assert abs(float(np.asarray(head.get_layer("centre_scale")(odd.astype("float32")))[0, -1])) < 10
+    assert models.count_params(head)["trainable"] == 10 * 3 + 3
+    zoo.compile_head(head, 1e-2)
+    head.fit(x.astype("float32"), y, epochs=30, batch_size=32, verbose=0)
+    assert head.evaluate(x.astype("float32"), y, verbose=0)[1] > 0.9
+
+
+def test_full_model_equals_head_on_cached_features():
+    images, labels = labelled_images(12)
+    extractor = pooling_extractor()
+    feats = zoo.extract_features(extractor, {"train": tf.data.Dataset.from_tensor_slices((images, labels)).batch(5)})
+    head = zoo.feature_head(feats.x["train"] + np.random.default_rng(0).normal(0, 0.1, (12, 3)), 3)
+    classifier = zoo.full_model(extractor, head)
+    assert classifier.name == "mean_colour_classifier"
+    np.testing.assert_allclose(classifier.predict(images, verbose=0), head.predict(feats.x["train"], verbose=0),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_make_row_reads_the_best_epoch():
+    feats = zoo.Features({"train": np.zeros((8, 4)), "val": np.zeros((2, 4)), "test": np.zeros((3, 4))},
+                         {"train": np.zeros(8), "val": np.zeros(2), "test": np.zeros(3)},
+                         {"train": 1.0, "val": 0.5, "test": 0.5}, image_size=96, params=1234)
+    history = keras.callbacks.History()
+    history.history = {"val_loss": [0.9, 0.4, 0.6], "val_accuracy": [0.5, 0.8, 0.9], "loss": [1, 0.5, 0.3]}
+    r = zoo.make_row("ResNet101V2", feats, training.FitResult(history, 0.3), {"accuracy": 0.75})
+    assert (r.val_accuracy, r.val_loss, r.head_epochs) == (0.8, 0.4, 3)
+    assert r.in_article and r.preprocess == "tf" and r.image_size == 96 and r.params == 1234
+    assert r.images == 13 and r.images_per_second == pytest.approx(6.5)
+    assert r.head_seconds_per_epoch == pytest.approx(0.1) and r.test_accuracy == 0.75
+    json.dumps(r.as_dict())
+    assert not zoo.make_row("ConvNeXtTiny", feats, training.FitResult(history, 0.3), {"accuracy": 0.7}).in_article
+
+
+def test_cost_estimates():
+    r = row(ips=100.0)  # 200 train, 50 val, 50 test images; 3 s extraction; 10 epochs of 0.1 s
+    assert r.uncached_seconds() == pytest.approx(10 * 250 / 100 + 50 / 100)
+    assert r.cached_seconds() == pytest.approx(3 + 10 * 0.1)
+    assert r.uncached_seconds(1) == pytest.approx(3.0)
+
+
+def test_run_backbone_on_the_sample(tmp_path):
+    root = datasets.make_sample("intel", tmp_path / "intel", images_per_class=6)
+    data = datasets.load("intel", root, image_size=(32, 32), batch_size=8, seed=0, cache=False)
+    r = zoo.run_backbone("MobileNetV2", data, image_size=32, weights=None, epochs=2, batch_size=16, seed=1)
+    assert r.backbone == "MobileNetV2" and r.image_size == 32 and r.feature_dim == 1280
+    assert r.params == 2_257_984 and r.preprocess == "tf" and r.in_article  # headless MobileNetV2, any input size
+    assert r.train_images == len(data.files["train"]) and r.images == sum(len(f) for f in data.files.values())
+    assert 1 <= r.head_epochs <= 2 and 0 <= r.test_accuracy <= 1 and "accuracy" in r.metrics
+    assert r.extract_seconds > 0 and r.images_per_second > 0
+    zoo.free_memory()
+
+
+def test_best_row_is_chosen_on_validation_not_test():
+    rows = [row("A", val=0.90, test=0.95), row("B", val=0.92, test=0.85), row("C", val=0.92, val_loss=0.1, test=0.8)]
+    assert zoo.best_row(rows).backbone == "C"
+    with pytest.raises(ValueError):
+        zoo.best_row([])
+
+
+def test_zoo_table():
+    table = zoo.zoo_table([row("A", val=0.8), row("B", val=0.9, in_article=False, params=25_600_000)])
+    assert list(table["backbone"]) == ["B", "A"]
+    assert list(table["in article"]) == ["new", "yes"]
+    assert table.loc[0, "params (M)"] == 25.6
+    for column in ("images/s", "extract s", "head s/epoch", "val accuracy", "test accuracy"):
+        assert column in table.columns
+
+
+def test_accuracy_standard_error():
+    assert zoo.accuracy_standard_error(0.9, 3000) == pytest.approx(math.sqrt(0.09 / 3000))
+    assert zoo.accuracy_standard_error(1.0, 48) == 0
+    with pytest.raises(ValueError):
+        zoo.accuracy_standard_error(0.5, 0)
+
+
+def test_plot_zoo_labels_every_backbone():
+    rows = [row("A", params=2e6, ips=900), row("B", params=40e6, ips=150), row("C", params=5e6, in_article=False)]
+    fig = zoo.plot_zoo(rows, reference=0.9033, reference_label="article", title="Zoo")
+    assert isinstance(fig, Figure) and fig._suptitle.get_text() == "Zoo"
+    left, right = fig.axes
+    for ax in (left, right):
+        assert ax.get_xscale() == "log"
+        assert sorted(t.get_text() for t in ax.texts) == ["A", "B", "C"]
+        assert any(line.get_linestyle() == "--" and line.get_ydata()[0] == pytest.approx(90.33)
+                   for line in ax.get_lines())
+        assert len(ax.collections) == 2  # article and added backbones
+    assert "parameters" in left.get_xlabel() and "per image" in right.get_xlabel()
+    assert left.get_ylabel() == "test accuracy (%)"
+    assert [t.get_text() for t in left.get_legend().get_texts()] == ["in the article", "added by the course", "article"]
+    with pytest.raises(ValueError):
+        zoo.plot_zoo([])
