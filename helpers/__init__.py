@@ -10,6 +10,14 @@ Each module has one job:
 - :mod:`helpers.evaluation`  metrics, classification report, confusion matrix.
 - :mod:`helpers.plotting`    learning curves, image grids, confusion matrices, prediction grids.
 - :mod:`helpers.results`     the per-notebook results JSON and the course results table.
+- :mod:`helpers.exercises`   self-check cells for the exercises.
+- :mod:`helpers.course`      the repository address the notebooks' badges are built from.
+
+Chapter-specific modules: :mod:`helpers.convolution` (01), :mod:`helpers.inspection` (02),
+:mod:`helpers.augmentation` (03), :mod:`helpers.explain` (04: feature maps, Grad-CAM),
+:mod:`helpers.features` and :mod:`helpers.predict` (05), :mod:`helpers.zoo` (06),
+:mod:`helpers.finetune` (07), :mod:`helpers.duplicates` (08: near-duplicate finder),
+:mod:`helpers.folder_data` and :mod:`helpers.export` (09).
 """
 
 import os as _os

@@ -48,20 +48,24 @@ def save(results_dir: str | Path, notebook: str, *, runtime: Runtime, dataset: s
         "environment": runtime.environment,
         "seed": runtime.seed,
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-        **extra,
+        **{key: _clean(value) for key, value in extra.items()},
     }
     path = Path(results_dir) / f"{notebook}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=2, sort_keys=False, default=_clean) + "\n")
+    tmp.write_text(json.dumps(record, indent=2, allow_nan=False) + "\n")
     tmp.replace(path)  # never leave a half-written results file
     return path
 
 
 def _clean(value: Any) -> Any:
-    """JSON-safe numbers: NumPy scalars to Python, NaN to ``None``."""
-    if hasattr(value, "item"):
-        value = value.item()
+    """JSON-safe values, recursively: NumPy scalars and arrays to Python, NaN to ``None``."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if hasattr(value, "tolist"):
+        return _clean(value.tolist())
     if isinstance(value, float) and math.isnan(value):
         return None
     return value

@@ -42,3 +42,11 @@ def test_collect_rejects_incomplete_records(tmp_path):
     (tmp_path / "bad.json").write_text(json.dumps({"notebook": "bad", "dataset": "x"}))
     with pytest.raises(ValueError, match="bad lack"):
         results.collect(tmp_path)
+
+
+def test_extra_fields_are_cleaned_recursively(tmp_path):
+    path = results.save(tmp_path, "x", runtime=RT, dataset="d", model="m", metrics={}, train_seconds=0,
+                        sample=True, zoo=[{"acc": np.float64(0.5), "auc": float("nan")}],
+                        history={"loss": np.array([1.0, 0.5])})
+    record = json.loads(path.read_text())
+    assert record["zoo"] == [{"acc": 0.5, "auc": None}] and record["history"] == {"loss": [1.0, 0.5]}

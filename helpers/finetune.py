@@ -1,0 +1,244 @@
+"""Fine-tuning a pretrained backbone safely: unfreeze its top, keep BatchNormalization frozen.
+
+The two-phase recipe of chapter 07:
+
+1. Train a new head on a frozen backbone (:func:`helpers.models.transfer_model` builds it, calling the
+   backbone with ``training=False``).
+2. Unfreeze the backbone's top layers with :func:`unfreeze_top`, **compile again** (Keras applies a
+   change of ``trainable`` when the model is compiled), check that the number of trainable weights
+   grew, and train on with a small learning rate.
+
+:func:`unfreeze_top` keeps every BatchNormalization layer frozen: its scale and offset are not
+trained and, because a BatchNormalization layer whose ``trainable`` is ``False`` always runs in
+inference mode in Keras 3, its moving mean and variance (estimated on ImageNet) are not replaced by
+the statistics of small fine-tuning batches. The other functions measure what fine-tuning does:
+how far the weights move (:func:`relative_change`) and how much the features change
+(:func:`pooled_features`, :func:`mean_cosine_similarity`); :func:`undo_afterwards` runs an
+experiment on a trained model and puts it back as it was.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import keras
+import numpy as np
+
+__all__ = [
+    "batchnorm_layers", "estimate_batchnorm_statistics", "mean_cosine_similarity", "pooled_features",
+    "relative_change", "snapshot", "trainable_counts", "undo_afterwards", "unfreeze_top",
+]
+
+
+def _walk(model: keras.Layer) -> Iterator[keras.Layer]:
+    """Every layer inside ``model``, parents before their children (nested models included)."""
+    for layer in getattr(model, "layers", []):
+        yield layer
+        yield from _walk(layer)
+
+
+def batchnorm_layers(model: keras.Layer) -> list[keras.layers.BatchNormalization]:
+    """All BatchNormalization layers of ``model``, including those inside nested models."""
+    return [layer for layer in _walk(model) if isinstance(layer, keras.layers.BatchNormalization)]
+
+
+def trainable_counts(model: keras.Layer) -> dict[str, int]:
+    """How many weight tensors of ``model`` are trainable, and how many numbers they hold.
+
+    Returns ``{"weights": number of trainable weight tensors, "params": number of trainable
+    parameters}``: the two figures to compare before and after changing ``trainable``.
+    """
+    weights = model.trainable_weights
+    return {"weights": len(weights), "params": int(sum(math.prod(w.shape) for w in weights))}
+
+
+def unfreeze_top(
+    base: keras.Model,
+    n_layers: int | None = None,
+    *,
+    from_layer_name: str | None = None,
+    keep_bn_frozen: bool = True,
+    model: keras.Model | None = None,
+) -> dict[str, Any]:
+    """Make the top of a frozen backbone trainable; everything below the cut stays frozen.
+
+    Sets ``base.trainable = True`` (which makes every layer trainable), then freezes again every
+    layer below the cut and, with ``keep_bn_frozen``, every BatchNormalization layer. Give exactly
+    one of:
+
+    Args:
+        base: The backbone, e.g. the second value :func:`helpers.models.transfer_model` returns.
+        n_layers: Unfreeze the last ``n_layers`` layers of ``base.layers``.
+        from_layer_name: Unfreeze the layer of that name and every layer after it (``base.layers``
+            is in topological order, so these are the layers that depend on it). For InceptionV3,
+            ``"mixed8"`` unfreezes the top two inception blocks (``mixed9`` and ``mixed10``).
+        keep_bn_frozen: Keep BatchNormalization layers frozen, hence in inference mode (recommended).
+        model: The whole model; when given, the returned counts are the whole model's (head included),
+            otherwise the backbone's.
+
+    Returns:
+        A dict with ``cut_index`` (position in ``base.layers`` of the first unfrozen layer),
+        ``first_trainable`` (its name), ``trainable_layers`` (layers of ``base`` left trainable that
+        hold weights), ``frozen_batchnorm`` (BatchNormalization layers kept frozen),
+        ``trainable_weights_before``/``_after`` (trainable weight tensors) and
+        ``trainable_params_before``/``_after`` (trainable parameters).
+
+    Raises:
+        ValueError: Neither or both of ``n_layers`` and ``from_layer_name``, an unknown layer name,
+            ``n_layers`` out of range, or a cut that would make no weight trainable.
+
+    Compile the model again afterwards: Keras reads ``trainable`` when it builds the training step.
+    """
+    if (n_layers is None) == (from_layer_name is None):
+        raise ValueError("Give exactly one of n_layers or from_layer_name.")
+    layers = list(base.layers)
+    if from_layer_name is not None:
+        names = [layer.name for layer in layers]
+        if from_layer_name not in names:
+            raise ValueError(f"{base.name!r} has no layer {from_layer_name!r}; its last layers are "
+                             f"{', '.join(names[-5:])}.")
+        cut = names.index(from_layer_name)
+    else:
+        if not 0 < n_layers <= len(layers):
+            raise ValueError(f"n_layers must be between 1 and {len(layers)} (the layers of {base.name!r}), "
+                             f"not {n_layers}.")
+        cut = len(layers) - n_layers
+    counted = model if model is not None else base
+    before = trainable_counts(counted)
+    flags = [(layer, layer.trainable) for layer in [base, *_walk(base)]]
+
+    base.trainable = True  # every layer and weight becomes trainable ...
+    for layer in layers[:cut]:  # ... then the layers below the cut are frozen again
+        layer.trainable = False
+    frozen_bn = 0
+    if keep_bn_frozen:  # the BatchNormalization layers above the cut too
+        for bn in batchnorm_layers(base):
+            if bn.trainable:
+                bn.trainable = False
+                frozen_bn += 1
+
+    trainable_layers = [layer.name for layer in layers[cut:] if layer.trainable_weights]
+    if not trainable_layers:
+        for layer, flag in flags:  # leave the backbone as it was
+            layer.trainable = flag
+        raise ValueError(f"Unfreezing from {layers[cut].name!r} makes no weight of {base.name!r} trainable "
+                         "(the layers above the cut hold no trainable weights); cut lower.")
+    after = trainable_counts(counted)
+    return {
+        "cut_index": cut,
+        "first_trainable": layers[cut].name,
+        "trainable_layers": len(trainable_layers),
+        "frozen_batchnorm": frozen_bn,
+        "trainable_weights_before": before["weights"],
+        "trainable_weights_after": after["weights"],
+        "trainable_params_before": before["params"],
+        "trainable_params_after": after["params"],
+    }
+
+
+def estimate_batchnorm_statistics(base: keras.Model, inputs: Any) -> int:
+    """Set every BatchNormalization layer's moving mean and variance to the statistics of ``inputs``.
+
+    Only for backbones with **random** weights (``weights=None``, the course's offline ``smoke``
+    profile): their statistics were never estimated (mean 0, variance 1), so in inference mode the
+    signal shrinks layer after layer and the features come out tiny. One pass of a batch in
+    training mode, with momentum 0, stores that batch's statistics, as pretraining would have.
+    Never use it on pretrained weights: it would overwrite the statistics the features were
+    learned with. The ``trainable`` flags and momenta are restored afterwards.
+
+    Args:
+        base: The backbone.
+        inputs: One batch exactly as the backbone receives it (already preprocessed).
+
+    Returns:
+        The number of BatchNormalization layers updated.
+    """
+    bns = batchnorm_layers(base)
+    saved = [(bn.trainable, bn.momentum) for bn in bns]
+    try:
+        for bn in bns:
+            bn.trainable = True  # a frozen BN runs in inference mode even with training=True
+            bn.momentum = 0.0
+        base(inputs, training=True)
+    finally:
+        for bn, (trainable, momentum) in zip(bns, saved, strict=True):
+            bn.trainable = trainable
+            bn.momentum = momentum
+    return len(bns)
+
+
+def snapshot(weights: Sequence[Any]) -> list[np.ndarray]:
+    """Copies of weight values (e.g. ``base.trainable_weights``), to compare with later."""
+    return [np.array(w, copy=True) for w in weights]
+
+
+def relative_change(before: Sequence[Any], after: Sequence[Any]) -> float:
+    """How far weights moved: ``||after - before|| / ||before||`` over all the tensors together.
+
+    0 means unchanged; 0.01 means the weights moved by 1 % of their size. ``nan`` if a value is
+    not finite (training diverged).
+    """
+    if len(before) != len(after):
+        raise ValueError(f"{len(before)} tensors before but {len(after)} after.")
+    diff = sum(float(np.sum((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
+               for b, a in zip(before, after, strict=True))
+    size = sum(float(np.sum(np.asarray(b, np.float64) ** 2)) for b in before)
+    if size == 0:
+        raise ValueError("The weights before are all zero: a relative change is undefined.")
+    value = math.sqrt(diff / size)
+    return value if math.isfinite(value) else math.nan
+
+
+def pooled_features(base: keras.Model, inputs: Any) -> np.ndarray:
+    """The backbone's features of a batch, averaged over space: shape ``(batch, channels)``.
+
+    ``inputs`` must already be preprocessed for the backbone. The backbone runs in inference mode
+    (eagerly, without tracing a graph).
+    """
+    maps = np.asarray(base(inputs, training=False))
+    return maps.mean(axis=(1, 2)) if maps.ndim == 4 else maps
+
+
+def mean_cosine_similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Average cosine similarity of matching rows of ``a`` and ``b`` (1 = same direction).
+
+    Used to compare the features of the same images before and after training; ``nan`` when a
+    value is not finite.
+    """
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"Shapes differ: {a.shape} and {b.shape}.")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return math.nan
+    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos = np.where(norms > 0, np.sum(a * b, axis=1) / norms, np.nan)
+    return round(float(np.nanmean(cos)), 4) if np.isfinite(cos).any() else math.nan
+
+
+@contextmanager
+def undo_afterwards(model: keras.Model) -> Iterator[keras.Model]:
+    """Run an experiment on ``model`` and restore its weights and optimizer state on exit.
+
+    Everything ``model.get_weights()`` holds (BatchNormalization statistics included) and every
+    variable of the compiled optimizer (learning rate, step count, momentum) is copied on entry and
+    written back on exit, even if the experiment fails or diverges::
+
+        with finetune.undo_afterwards(model):
+            model.optimizer.learning_rate = 0.1
+            model.fit(train, epochs=1)
+        # model and optimizer are as they were before the block
+    """
+    weights = model.get_weights()
+    optimizer = getattr(model, "optimizer", None)
+    state = [np.array(v, copy=True) for v in optimizer.variables] if optimizer is not None else []
+    try:
+        yield model
+    finally:
+        model.set_weights(weights)
+        if optimizer is not None:
+            for variable, value in zip(optimizer.variables, state, strict=True):
+                variable.assign(value)
