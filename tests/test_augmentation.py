@@ -1,0 +1,316 @@
+"""Tests for helpers.augmentation: every unit conversion from the legacy generator's arguments is measured."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from matplotlib.figure import Figure
+
+from helpers import augmentation as aug
+
+
+def only_layer(block: keras.Sequential, kind: str) -> keras.Layer:
+    """The single layer of type ``kind`` in ``block``."""
+    found = [layer for layer in block.layers if type(layer).__name__ == kind]
+    assert len(found) == 1, f"expected one {kind} in {[type(x).__name__ for x in block.layers]}"
+    return found[0]
+
+
+def kinds(block: keras.Sequential) -> list[str]:
+    return [type(layer).__name__ for layer in block.layers]
+
+
+# --- rotation -------------------------------------------------------------------------------------------
+
+
+def test_rotation_range_in_degrees_becomes_a_fraction_of_a_turn():
+    layer = only_layer(aug.from_image_data_generator_args(rotation_range=20), "RandomRotation")
+    assert layer.factor == pytest.approx((-20 / 360, 20 / 360))
+    assert aug.rotation_factor(20) == pytest.approx(20 / 360)
+
+
+@pytest.mark.parametrize("factor, degrees", [(20 / 360, 20.0), (-20 / 360, -20.0), (0.1, 36.0), (0.2, 72.0)])
+def test_measured_rotation_shows_the_factor_is_a_fraction_of_a_turn(factor, degrees):
+    assert aug.measured_rotation(factor) == pytest.approx(degrees, abs=0.5)
+
+
+def test_the_classic_porting_bug_rotates_by_72_degrees():
+    """RandomRotation(0.2), taken for "20 %" or "0.2 degrees", reaches 72 degrees."""
+    assert aug.measured_rotation(0.2) > 70
+
+
+# --- translation ----------------------------------------------------------------------------------------
+
+
+def test_shift_ranges_as_fractions():
+    layer = only_layer(aug.from_image_data_generator_args(width_shift_range=0.1, height_shift_range=0.2),
+                       "RandomTranslation")
+    assert (layer.height_lower, layer.height_upper) == pytest.approx((-0.2, 0.2))
+    assert (layer.width_lower, layer.width_upper) == pytest.approx((-0.1, 0.1))
+
+
+def test_shift_ranges_in_pixels_need_the_image_size():
+    with pytest.raises(ValueError, match="image_size"):
+        aug.from_image_data_generator_args(width_shift_range=15)
+    layer = only_layer(aug.from_image_data_generator_args(width_shift_range=15, image_size=(100, 150)),
+                       "RandomTranslation")
+    assert layer.width_upper == pytest.approx(0.1)
+    assert layer.height_upper == 0
+
+
+def test_translation_factor_is_a_fraction_of_the_height():
+    image = np.zeros((1, 100, 100, 1), np.float32)
+    image[0, 40:60, 40:60] = 255
+    layer = keras.layers.RandomTranslation((0.2, 0.2), (0.0, 0.0), fill_mode="constant", interpolation="nearest")
+    out = np.asarray(layer(image, training=True))[0, :, 50, 0]
+    assert np.flatnonzero(out > 127).min() == 60  # moved down by 20 % of 100 pixels
+
+
+# --- zoom -----------------------------------------------------------------------------------------------
+
+
+def test_zoom_range_maps_to_symmetric_independent_factors():
+    layer = only_layer(aug.from_image_data_generator_args(zoom_range=0.2), "RandomZoom")
+    assert (layer.height_lower, layer.height_upper) == pytest.approx((-0.2, 0.2))
+    assert (layer.width_lower, layer.width_upper) == pytest.approx((-0.2, 0.2))
+
+
+def test_zoom_range_as_scale_bounds():
+    layer = only_layer(aug.from_image_data_generator_args(zoom_range=[0.8, 1.0]), "RandomZoom")
+    assert (layer.height_lower, layer.height_upper) == pytest.approx((-0.2, 0.0))
+
+
+def test_negative_zoom_factor_zooms_in():
+    assert aug.measured_zoom(-0.2) == pytest.approx(1.25, abs=0.05)
+    assert aug.measured_zoom(0.2) == pytest.approx(1 / 1.2, abs=0.05)
+    assert aug.measured_zoom(-0.5) == pytest.approx(2.0, abs=0.05)
+
+
+# --- flips, brightness, shear, fill, rescale --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kwargs, mode", [
+    ({"horizontal_flip": True}, "horizontal"),
+    ({"vertical_flip": True}, "vertical"),
+    ({"horizontal_flip": True, "vertical_flip": True}, "horizontal_and_vertical"),
+])
+def test_flips(kwargs, mode):
+    assert only_layer(aug.from_image_data_generator_args(**kwargs), "RandomFlip").mode == mode
+
+
+def test_brightness_layer_adds_while_the_generator_multiplies():
+    """RandomBrightness adds factor * 255; the mapping matches the generator's product on mid-grey."""
+    block = aug.from_image_data_generator_args(brightness_range=(1.2, 1.2))
+    grey = np.full((1, 4, 4, 3), 127.5, np.float32)
+    assert float(np.asarray(block(grey, training=True)).mean()) == pytest.approx(127.5 * 1.2, abs=0.5)
+    dark = np.full((1, 4, 4, 3), 50.0, np.float32)  # additive: a dark pixel gains as much as a grey one
+    assert float(np.asarray(block(dark, training=True)).mean()) == pytest.approx(50.0 + 0.1 * 255, abs=0.5)
+
+
+def test_shear_range_in_degrees_becomes_a_sheared_offset():
+    layer = only_layer(aug.from_image_data_generator_args(shear_range=20), "RandomShear")
+    s = math.sin(math.radians(20))
+    assert max(abs(v) for v in layer.x_factor) == pytest.approx(s)
+    assert max(abs(v) for v in layer.y_factor) == 0
+
+
+def test_shear_factor_tilts_a_vertical_line_by_its_arctangent():
+    image = np.zeros((1, 101, 101, 1), np.float32)
+    image[0, 10:91, 50] = 255
+    s = math.tan(math.radians(20))
+    layer = keras.layers.RandomShear(x_factor=(s, s), y_factor=0.0, fill_mode="constant", interpolation="nearest",
+                                     seed=0)
+    ys, xs = np.nonzero(np.asarray(layer(image, training=True))[0, ..., 0] > 127)
+    tilt = abs(math.degrees(math.atan(np.polyfit(ys, xs, 1)[0])))
+    assert tilt == pytest.approx(20, abs=1)
+
+
+def test_fill_mode_and_cval_reach_every_geometric_layer():
+    block = aug.from_image_data_generator_args(rotation_range=10, width_shift_range=0.1, zoom_range=0.1,
+                                               shear_range=5, fill_mode="constant", cval=7)
+    for layer in block.layers:
+        assert layer.fill_mode == "constant" and layer.fill_value == 7
+
+
+def test_the_generators_default_fill_mode_is_kept():
+    assert only_layer(aug.from_image_data_generator_args(rotation_range=10), "RandomRotation").fill_mode == "nearest"
+
+
+def test_rescale_comes_last():
+    block = aug.from_image_data_generator_args(rotation_range=10, brightness_range=(0.9, 1.1), rescale=1 / 255)
+    assert kinds(block)[-1] == "Rescaling"
+    assert block.layers[-1].scale == pytest.approx(1 / 255)
+
+
+def test_order_follows_the_generator():
+    block = aug.from_image_data_generator_args(
+        rotation_range=10, width_shift_range=0.1, shear_range=5, zoom_range=0.1, horizontal_flip=True,
+        brightness_range=(0.9, 1.1), rescale=1 / 255)
+    assert kinds(block) == ["RandomRotation", "RandomTranslation", "RandomShear", "RandomZoom", "RandomFlip",
+                            "RandomBrightness", "Rescaling"]
+
+
+def test_defaults_give_the_identity():
+    block = aug.from_image_data_generator_args(rotation_range=0, zoom_range=0.0, horizontal_flip=False,
+                                               featurewise_center=False, validation_split=0.0)
+    x = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype(np.float32)
+    assert kinds(block) == ["Identity"]
+    np.testing.assert_array_equal(np.asarray(block(x, training=True)), x)
+
+
+@pytest.mark.parametrize("kwargs, advice", [
+    ({"featurewise_center": True}, "Normalization"),
+    ({"channel_shift_range": 20.0}, "RandomColorJitter"),
+    ({"preprocessing_function": len}, "map"),
+    ({"validation_split": 0.2}, "val_fraction"),
+])
+def test_arguments_without_a_layer_say_what_to_do(kwargs, advice):
+    with pytest.raises(ValueError, match=advice):
+        aug.from_image_data_generator_args(**kwargs)
+
+
+def test_unknown_arguments_are_rejected():
+    with pytest.raises(ValueError, match="Unknown argument 'rotation'"):
+        aug.from_image_data_generator_args(rotation=20)
+
+
+# --- the legacy generator itself, where this Keras still ships it --------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the legacy code imports a deprecated scipy namespace
+def test_mapping_matches_the_legacy_generator_where_available():
+    legacy = pytest.importorskip("keras.src.legacy.preprocessing.image")
+    generator = legacy.ImageDataGenerator()
+    line = np.zeros((101, 101, 1), np.float32)
+    line[50, 10:91] = 255
+    rotated = generator.apply_transform(line, {"theta": 20})
+    ys, xs = np.nonzero(rotated[..., 0] > 127)
+    assert math.degrees(math.atan(-np.polyfit(xs, ys, 1)[0])) == pytest.approx(aug.measured_rotation(20 / 360), abs=0.5)
+    square = np.zeros((101, 101, 1), np.float32)
+    square[30:71, 30:71] = 255
+    zoomed = generator.apply_transform(square, {"zx": 0.8, "zy": 0.8})  # legacy scale 0.8 = Keras factor -0.2
+    assert (zoomed[50, :, 0] > 127).sum() / 41 == pytest.approx(aug.measured_zoom(-0.2), abs=0.06)
+    grey = np.full((4, 4, 3), 127.5, np.float32)
+    brighter = generator.apply_transform(grey, {"brightness": 1.2})
+    mapped = aug.from_image_data_generator_args(brightness_range=(1.2, 1.2))(grey[np.newaxis], training=True)
+    assert float(np.asarray(mapped).mean()) == pytest.approx(float(brighter.mean()), abs=1.0)
+
+
+# --- the two recipes ------------------------------------------------------------------------------------
+
+
+def test_article_recipe_is_the_classic_strong_setting():
+    block = aug.article_augmentation(seed=1)
+    assert only_layer(block, "RandomRotation").factor == pytest.approx((-40 / 360, 40 / 360))
+    assert only_layer(block, "RandomFlip").mode == "horizontal"
+    assert only_layer(block, "RandomZoom").fill_mode == "nearest"
+
+
+def test_recommended_recipe_is_mild_and_scene_safe():
+    block = aug.recommended_augmentation(seed=1)
+    assert only_layer(block, "RandomFlip").mode == "horizontal"  # never vertical for scenes
+    assert max(abs(v) for v in only_layer(block, "RandomRotation").factor) * 360 <= 10
+    zoom = only_layer(block, "RandomZoom")
+    assert zoom.height_upper == 0 and zoom.height_lower < 0  # zooms in only
+    assert only_layer(block, "RandomContrast").factor == pytest.approx((0.1, 0.1))  # symmetric, see module doc
+
+
+def test_recommended_strength_scales_the_ranges():
+    strong = aug.recommended_augmentation(strength=2.0)
+    assert only_layer(strong, "RandomZoom").height_lower == pytest.approx(-0.3)
+    with pytest.raises(ValueError):
+        aug.recommended_augmentation(strength=0)
+
+
+def test_single_number_contrast_only_raises_contrast_in_this_keras():
+    """Why the module passes pairs: RandomContrast(0.5) never lowers contrast (checked on Keras 3.15)."""
+    images = np.random.default_rng(0).uniform(50, 200, (64, 8, 8, 3)).astype(np.float32)
+    single = np.asarray(keras.layers.RandomContrast(0.5, seed=1)(images, training=True))
+    paired = np.asarray(keras.layers.RandomContrast((0.5, 0.5), seed=1)(images, training=True))
+    ratio = lambda out: out.std(axis=(1, 2, 3)) / images.std(axis=(1, 2, 3))  # noqa: E731
+    assert ratio(single).min() >= 0.99
+    assert ratio(paired).min() < 0.8
+
+
+@pytest.mark.parametrize("build", [aug.article_augmentation, aug.recommended_augmentation])
+def test_recipes_are_the_identity_at_inference_and_change_images_in_training(build):
+    block = build(seed=3)
+    x = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 3)).astype(np.float32)
+    np.testing.assert_array_equal(np.asarray(block(x, training=False)), x)
+    assert np.abs(np.asarray(block(x, training=True)) - x).max() > 1
+    assert not block.trainable_weights
+
+
+def test_seeded_recipes_are_reproducible():
+    x = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 3)).astype(np.float32)
+    a = aug.recommended_augmentation(seed=5)(x, training=True)
+    b = aug.recommended_augmentation(seed=5)(x, training=True)
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b))
+
+
+def test_seeded_recipes_leave_the_initial_weights_alone():
+    """Building a seeded block does not draw from Keras' global seed, so all runs start from the same weights."""
+    def first_kernel(with_block: bool) -> np.ndarray:
+        keras.utils.set_random_seed(11)
+        if with_block:
+            aug.article_augmentation(seed=11)
+        dense = keras.layers.Dense(3)
+        dense.build((None, 4))
+        return dense.kernel.numpy()
+
+    np.testing.assert_array_equal(first_kernel(False), first_kernel(True))
+
+
+def test_every_layer_used_exists_in_keras_3_8_and_later():
+    """The layers the module builds (Colab has Keras 3.13; RandomShear arrived in 3.8)."""
+    used = {"RandomRotation", "RandomTranslation", "RandomZoom", "RandomShear", "RandomFlip", "RandomBrightness",
+            "RandomContrast", "Rescaling", "Identity"}
+    assert all(hasattr(keras.layers, name) for name in used)
+
+
+# --- display and measurement helpers --------------------------------------------------------------------
+
+
+def test_augment_examples_returns_n_distinct_copies():
+    image = np.random.default_rng(0).uniform(0, 255, (32, 32, 3)).astype(np.float32)
+    out = aug.augment_examples(image, aug.article_augmentation(seed=2), n=5)
+    assert out.shape == (5, 32, 32, 3) and out.min() >= 0 and out.max() <= 255
+    assert len({out[i].tobytes() for i in range(5)}) == 5
+
+
+def test_single_layer_examples_include_the_two_mistakes():
+    examples = aug.single_layer_examples(seed=0)
+    assert any("vertical" in title for title in examples)
+    assert aug.describe([examples["RandomRotation(0.2) ±72°"]])[0].startswith("RandomRotation     ±72.0°")
+
+
+def test_describe_speaks_human_units():
+    lines = aug.describe(aug.from_image_data_generator_args(
+        rotation_range=20, width_shift_range=0.1, height_shift_range=0.1, zoom_range=0.15,
+        brightness_range=(0.8, 1.2), horizontal_flip=True))
+    assert lines[0] == "RandomRotation     ±20.0° (factor 0.0556 of a turn), fill nearest"
+    assert "height ±10%, width ±10%" in lines[1]
+    assert "negative = zoom in" in lines[2]
+    assert lines[3] == "RandomFlip         horizontal"
+    assert "adds -25.5 to +25.5" in lines[4]
+
+
+def test_images_per_second():
+    ds = tf.data.Dataset.from_tensor_slices(np.zeros((40, 8, 8, 3), np.float32)).batch(8)
+    assert aug.images_per_second(ds, tf.function(lambda x: x * 2), repeats=2) > 0
+    assert aug.images_per_second(ds) > 0
+    with pytest.raises(ValueError):
+        aug.images_per_second(ds.take(0))
+
+
+def test_plot_runs():
+    histories = {"a": {"accuracy": [0.1, 0.2], "val_accuracy": [0.2, 0.3]},
+                 "b": {"accuracy": [0.1, 0.3, 0.5], "val_accuracy": [0.2, 0.3, 0.4]}}
+    fig = aug.plot_runs(histories, title="runs")
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    assert [line.get_label() for line in fig.axes[1].get_lines()] == ["a", "b"]
+    assert fig.axes[0].get_title() == "training accuracy"
+    with pytest.raises(ValueError, match="did not log"):
+        aug.plot_runs({"a": {"loss": [1.0]}})
