@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -44,6 +45,23 @@ def unrendered_figures(path: Path) -> int:
     )
 
 
+#: Credential-shaped strings that must never appear in an executed notebook or a results file.
+SECRET_PATTERNS = (
+    re.compile(r"\b[0-9a-f]{32}\b"),  # a Kaggle API key
+    re.compile(r"KGAT_[A-Za-z0-9]{16,}"),  # a Kaggle API token
+    re.compile(r"(?i)\b(api[_-]?key|secret|password|token)\b[\"']?\s*[:=]\s*[\"']?[A-Za-z0-9_\-]{16,}"),
+)
+SECRET_VARIABLES = ("KAGGLE_KEY", "KAGGLE_API_TOKEN", "KAGGLE_API_KEY")
+
+
+def leaked_secrets(text: str, environ: dict[str, str] | None = None) -> list[str]:
+    """Credential-shaped strings in ``text`` (values of the Kaggle credential variables included), redacted."""
+    environ = os.environ if environ is None else environ
+    found = [m.group(0) for pattern in SECRET_PATTERNS for m in pattern.finditer(text)]
+    found += [name for name in SECRET_VARIABLES if len(environ.get(name, "")) >= 8 and environ[name] in text]
+    return [f"{item[:4]}..." for item in found]
+
+
 def execute(nb: Path, out: Path, profile: str, seed: int, timeout: int) -> tuple[str, float, str | None]:
     """Run one notebook; returns (name, seconds, error message or None)."""
     start = time.perf_counter()
@@ -57,8 +75,15 @@ def execute(nb: Path, out: Path, profile: str, seed: int, timeout: int) -> tuple
     except Exception as exc:  # report every failure, keep running the others
         error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
     else:
-        blank = unrendered_figures(out / "notebooks" / nb.name)
-        error = f"{blank} figure(s) were not rendered as images" if blank else None
+        executed = out / "notebooks" / nb.name
+        blank = unrendered_figures(executed)
+        leaks = leaked_secrets(executed.read_text())
+        result = out / "results" / f"{nb.stem}.json"
+        leaks += leaked_secrets(result.read_text()) if result.exists() else []
+        if leaks:
+            error = f"credential-shaped text in the outputs ({', '.join(leaks)}): remove it before sharing"
+        elif blank:
+            error = f"{blank} figure(s) were not rendered as images"
     return nb.stem, time.perf_counter() - start, error
 
 
