@@ -1,0 +1,325 @@
+"""Export a trained model for use outside the notebook, and prove that every copy predicts the same.
+
+One call writes everything a deployment needs into one folder::
+
+    exported = export.export_model(model, "results/export", class_names, image_size=(224, 224))
+    exported.keras        # model.keras     Keras' own format: load_model(..., safe_mode=True), train on
+    exported.saved_model  # saved_model/    TensorFlow SavedModel (model.export): TF Serving, TF.js, converters
+    exported.tflite       # model.tflite    TensorFlow Lite / LiteRT: phones, Raspberry Pi, microcontrollers
+    exported.labels       # labels.json     class names and input size: the model alone does not know them
+    exported.script       # predict.py      a stand-alone script that classifies images with any of the three
+
+and :func:`predict_in_subprocess` runs ``predict.py`` in a **fresh Python process**, the honest test
+that the files hold everything needed (nothing from the notebook's memory leaks into the prediction).
+
+Every course model takes float32 images in [0, 255] and does its own scaling inside, so the only
+preprocessing outside the model is decoding and resizing, which ``predict.py`` does exactly as
+:func:`helpers.pipeline.decode_image` does for training.
+
+The SavedModel comes from ``model.export`` and the TFLite file is converted from it with
+``tf.lite.TFLiteConverter.from_saved_model``: the route the Keras 3 documentation gives, checked on
+TensorFlow 2.20 (Python 3.13, Keras 3.13, as on Colab) and 2.21 (Keras 3.15).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+LABELS_FILE = "labels.json"
+SCRIPT_FILE = "predict.py"
+
+#: The stand-alone prediction script written next to the exported model. It needs TensorFlow and
+#: NumPy only (plus, for a ``.keras`` file with the course's preprocessing layer, the ``helpers``
+#: package, which it imports when it is installed).
+PREDICT_SCRIPT = '''"""Classify images with an exported model, in a process of its own.
+
+    python predict.py MODEL IMAGE [IMAGE ...]
+
+MODEL is model.keras, the saved_model folder or model.tflite; labels.json next to it gives the class
+names and the input size. Prints one JSON line per image:
+{"image": ..., "class": ..., "probability": ..., "probabilities": {class: probability, ...}}
+"""
+
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+
+def load_image(path, size):
+    """Decode and resize exactly as the training pipeline did: RGB, antialiased, rounded to uint8."""
+    import tensorflow as tf
+
+    image = tf.io.decode_image(tf.io.read_file(str(path)), channels=3, expand_animations=False)
+    image = tf.image.resize(image, size, antialias=True)
+    image = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+    return tf.cast(image, tf.float32)[None].numpy()
+
+
+def load_predictor(path):
+    """A function images -> class probabilities, for any of the three exported formats."""
+    import numpy as np
+    import tensorflow as tf
+
+    path = Path(path)
+    if path.is_dir():  # SavedModel from model.export(): its "serve" endpoint
+        loaded = tf.saved_model.load(str(path))  # keep the object: its variables die with it
+        return lambda x: loaded.serve(tf.constant(x)).numpy()
+    if path.suffix == ".tflite":
+        try:  # LiteRT, the new home of the TFLite interpreter, when it is installed
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError:
+            Interpreter = tf.lite.Interpreter
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice
+            interpreter = Interpreter(model_path=str(path))
+        inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+
+        def run(x):
+            interpreter.resize_tensor_input(inp["index"], x.shape)
+            interpreter.allocate_tensors()
+            interpreter.set_tensor(inp["index"], x.astype(np.float32))
+            interpreter.invoke()
+            return interpreter.get_tensor(out["index"])
+        return run
+    import keras
+    try:  # the course's models hold a custom preprocessing layer, registered by helpers.models
+        import helpers.models  # noqa: F401
+    except ImportError:
+        pass
+    model = keras.saving.load_model(path, safe_mode=True)
+    return lambda x: np.asarray(model.predict_on_batch(x))
+
+
+def main(argv):
+    if len(argv) < 3:
+        sys.exit(__doc__)
+    model_path, images = Path(argv[1]), argv[2:]
+    labels_path = model_path.parent / "labels.json"
+    missing = [str(p) for p in (model_path, labels_path, *map(Path, images)) if not p.exists()]
+    if missing:  # say so at once, before the slow TensorFlow import
+        sys.exit("predict.py: not found: " + ", ".join(missing))
+    import numpy as np
+
+    labels = json.loads(labels_path.read_text())
+    names, size = labels["class_names"], labels["image_size"]
+    predict = load_predictor(model_path)
+    for image in images:
+        probs = np.asarray(predict(load_image(image, size)), dtype=np.float64).reshape(-1)
+        best = int(probs.argmax())
+        print(json.dumps({"image": str(image), "class": names[best], "probability": float(probs[best]),
+                          "probabilities": {n: float(p) for n, p in zip(names, probs)}}))
+
+
+if __name__ == "__main__":
+    main(sys.argv)
+'''
+
+
+@dataclass(frozen=True)
+class Exported:
+    """The files :func:`export_model` wrote (``None`` for a format that was not asked for)."""
+
+    folder: Path
+    keras: Path
+    saved_model: Path | None
+    tflite: Path | None
+    labels: Path
+    script: Path
+
+    def sizes(self) -> dict[str, int]:
+        """Size on disk of each exported model, in bytes (a folder counts all its files)."""
+        return {path.name: _size(path)
+                for path in (self.keras, self.saved_model, self.tflite) if path is not None}
+
+
+@contextmanager
+def quiet_tensorflow_logs() -> Iterator[None]:
+    """Hide TensorFlow's Python log lines (``INFO: Assets written to ...``, retracing warnings) inside the block."""
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
+
+
+#: Keras layers that change images only while training, besides the ``Random*`` family (``RandomCrop``
+#: is not one of them: at inference it crops the centre, so it is kept).
+_AUGMENTATION_LAYERS = frozenset({"AugMix", "RandAugment", "CutMix", "MixUp", "Solarization"})
+
+
+def is_augmentation(layer: keras.Layer) -> bool:
+    """True for a random augmentation layer, or a ``Sequential`` made only of them (identity at inference)."""
+    inner = layer.layers if isinstance(layer, keras.Sequential) else [layer]
+    names = [type(lyr).__name__ for lyr in inner]
+    return bool(names) and all((n.startswith("Random") and n != "RandomCrop") or n in _AUGMENTATION_LAYERS
+                               for n in names)
+
+
+def inference_model(model: keras.Model) -> keras.Model:
+    """``model`` without its augmentation layers, sharing every other layer (and so every weight).
+
+    Augmentation layers return their input unchanged at inference, but their random ops still end
+    up in an exported graph, and TensorFlow Lite has no kernels for them (the conversion fails with
+    "ops are not supported by the native TFLite runtime"). Models without augmentation are returned
+    as they are. Only augmentation layers called directly by ``model`` are removed.
+    """
+    if not any(is_augmentation(layer) for layer in model.layers):
+        return model
+
+    def call(layer, *args, **kwargs):
+        return args[0] if is_augmentation(layer) else layer(*args, **kwargs)
+
+    return keras.models.clone_model(model, clone_function=lambda layer: layer, call_function=call)
+
+
+def load_keras(path: str | os.PathLike) -> keras.Model:
+    """Load a ``.keras`` file in safe mode (no arbitrary code runs), with the course's layers registered."""
+    from . import models  # noqa: F401  (registers BackbonePreprocess)
+
+    return keras.saving.load_model(path, safe_mode=True)
+
+
+def export_saved_model(model: keras.Model, directory: str | os.PathLike) -> Path:
+    """Write a TensorFlow SavedModel with one ``serve`` endpoint (``model.export``); returns the folder."""
+    directory = Path(directory)
+    with quiet_tensorflow_logs():
+        model.export(str(directory), format="tf_saved_model", verbose=False)
+    return directory
+
+
+def convert_to_tflite(saved_model_dir: str | os.PathLike, path: str | os.PathLike) -> Path:
+    """Convert a SavedModel to a float32 TensorFlow Lite file; returns its path."""
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir))
+    path = Path(path)
+    with quiet_tensorflow_logs():
+        path.write_bytes(converter.convert())
+    return path
+
+
+def load_predictor(path: str | os.PathLike) -> Callable[[np.ndarray], np.ndarray]:
+    """A function ``images -> probabilities`` for a ``.keras`` file, a SavedModel folder or a ``.tflite`` file.
+
+    ``images`` is a float32 batch ``(n, height, width, 3)`` in [0, 255], as the course's pipelines give.
+    It is the very function ``predict.py`` uses (taken from :data:`PREDICT_SCRIPT`), so what is
+    checked here is what the script does.
+    """
+    namespace: dict = {"__name__": "predict_script"}
+    exec(compile(PREDICT_SCRIPT, SCRIPT_FILE, "exec"), namespace)  # our own constant, not user input
+    return namespace["load_predictor"](Path(path))
+
+
+def write_labels(folder: str | os.PathLike, class_names: Sequence[str], image_size: tuple[int, int]) -> Path:
+    """Write ``labels.json``: the class names in label order and the ``[height, width]`` the model expects."""
+    path = Path(folder) / LABELS_FILE
+    path.write_text(json.dumps({"class_names": list(class_names), "image_size": list(image_size)}, indent=2) + "\n")
+    return path
+
+
+def write_predict_script(folder: str | os.PathLike) -> Path:
+    """Write the stand-alone ``predict.py`` (:data:`PREDICT_SCRIPT`) into ``folder``; returns its path."""
+    path = Path(folder) / SCRIPT_FILE
+    path.write_text(PREDICT_SCRIPT)
+    return path
+
+
+def export_model(model: keras.Model, folder: str | os.PathLike, class_names: Sequence[str],
+                 image_size: tuple[int, int], *, saved_model: bool = True, tflite: bool = True) -> Exported:
+    """Export ``model`` to ``folder`` as ``model.keras``, a SavedModel and a TFLite file, plus labels and script.
+
+    ``model.keras`` holds the whole model, augmentation included, so that it can be trained further;
+    the SavedModel and the TFLite file hold :func:`inference_model` (the same predictions, without
+    the augmentation layers).
+
+    Args:
+        model: A trained model taking float32 images in [0, 255] and returning class probabilities.
+        folder: Where to write (created; files of an earlier export are replaced).
+        class_names: Class names in label order.
+        image_size: ``(height, width)`` of the model's input.
+        saved_model: Write ``saved_model/`` (``model.export``).
+        tflite: Write ``model.tflite`` (converted from the SavedModel, so this implies writing it).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    keras_path = folder / "model.keras"
+    model.save(keras_path)
+    sm_path = tfl_path = None
+    if saved_model or tflite:
+        sm_path = export_saved_model(inference_model(model), folder / "saved_model")
+    if tflite:
+        tfl_path = convert_to_tflite(sm_path, folder / "model.tflite")
+    return Exported(folder, keras_path, sm_path, tfl_path, write_labels(folder, class_names, image_size),
+                    write_predict_script(folder))
+
+
+def compare_outputs(reference: np.ndarray, predictors: dict[str, Callable[[np.ndarray], np.ndarray]],
+                    images: np.ndarray) -> dict[str, dict[str, float]]:
+    """For each predictor: the largest absolute difference from ``reference`` and the share of equal classes.
+
+    Returns ``{name: {"max_abs_diff": ..., "same_class": ...}}``.
+    """
+    reference = np.asarray(reference)
+    table = {}
+    for name, predict in predictors.items():
+        with quiet_tensorflow_logs():
+            out = np.asarray(predict(images))
+        table[name] = {"max_abs_diff": float(np.abs(out - reference).max()),
+                       "same_class": float(np.mean(out.argmax(-1) == reference.argmax(-1)))}
+    return table
+
+
+def predict_in_subprocess(model_path: str | os.PathLike, image_path: str | os.PathLike, *,
+                          script: str | os.PathLike | None = None, timeout: float = 600) -> dict:
+    """Classify one image with ``predict.py`` in a fresh Python process; returns its JSON answer as a dict.
+
+    The child process is started with ``subprocess.run([sys.executable, predict.py, model, image])``:
+    it shares nothing with the caller but the files. ``labels.json`` must lie next to the model.
+
+    Args:
+        model_path: ``model.keras``, the ``saved_model`` folder or ``model.tflite`` of an export.
+        image_path: The image to classify.
+        script: The script to run (default: ``predict.py`` next to the model, written if missing).
+        timeout: Seconds before the child is stopped.
+
+    Returns:
+        ``{"image", "class", "probability", "probabilities": {class: probability}}``.
+
+    Raises:
+        RuntimeError: the child failed; the message holds the end of its error output.
+    """
+    model_path = Path(model_path)
+    script = Path(script) if script is not None else model_path.parent / SCRIPT_FILE
+    if not script.is_file():
+        write_predict_script(script.parent)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_ENABLE_ONEDNN_OPTS="0")
+    package_root = str(Path(__file__).resolve().parents[1])  # so the child imports these same helpers
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    done = subprocess.run([sys.executable, str(script), str(model_path), str(image_path)], capture_output=True,
+                          text=True, timeout=timeout, env=env, check=False)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
+        raise RuntimeError(f"predict.py failed (exit code {done.returncode}):\n{tail}")
+    return json.loads(lines[-1])
