@@ -28,6 +28,8 @@ from keras import layers, ops
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
+from .inspection import images_at  # noqa: F401 (re-exported: chapter 04 calls explain.images_at)
+
 #: Luma weights of ITU-R BT.601, the ones ``tf.image.rgb_to_grayscale`` and Pillow's ``convert("L")`` use.
 LUMA = (0.2989, 0.5870, 0.1140)
 
@@ -360,29 +362,3 @@ def case_titles(indices: Sequence[int], y_true: Any, y_prob: Any, class_names: S
         p = int(y_prob[i].argmax())
         titles.append(f"{class_names[p]} p={y_prob[i, p]:.2f}\ntrue: {class_names[y_true[i]]}")
     return titles
-
-
-def images_at(dataset: Any, indices: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-    """The images and labels at positions ``indices`` of a batched, **unshuffled** ``(images, labels)`` dataset.
-
-    The dataset is read once, in order, keeping only the wanted images, so a whole test split is never
-    held in memory. Returns ``(images, labels)`` in the order of ``indices``.
-    """
-    wanted = [int(i) for i in indices]
-    if not wanted:
-        raise ValueError("No indices given.")
-    if min(wanted) < 0:
-        raise IndexError("Indices must be non-negative positions in the dataset.")
-    found: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    start = 0
-    for batch in dataset:
-        images, labels = np.asarray(batch[0]), np.asarray(batch[1])
-        for i in set(wanted).intersection(range(start, start + len(images))):
-            found[i] = (images[i - start], labels[i - start])
-        start += len(images)
-        if len(found) == len(set(wanted)):
-            break
-    missing = sorted(set(wanted) - set(found))
-    if missing:
-        raise IndexError(f"The dataset holds {start} examples; no example at position(s) {missing[:5]}.")
-    return np.stack([found[i][0] for i in wanted]), np.stack([found[i][1] for i in wanted])

@@ -36,7 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .datasets import Loaded, data_home, is_sample, make_sample
-from .datasets.files import Skipped, is_hidden, list_images, subfolders
+from .datasets.files import Skipped, is_hidden, subfolders
+from .datasets.layouts import read_class_folders
 from .datasets.samples import MARKER
 
 #: How deep below the given folder the search for class or split folders goes.
@@ -200,23 +201,11 @@ def _read(root: Path, parts: dict[str, Path], class_names: list[str] | None, ign
     if len(names) < 2:
         raise FolderLayoutError(f"{first} holds {len(names)} class folder(s) with images: a classifier needs two or "
                                 "more.")
-    index = {name: i for i, name in enumerate(names)}
     skipped = Skipped()
     files: dict[str, list[Path]] = {}
     labels: dict[str, list[int]] = {}
     for part, folder in parts.items():
-        files[part], labels[part] = [], []
-        for path in sorted(folder.iterdir()):
-            if is_hidden(path) or path.name == MARKER:
-                continue
-            if not path.is_dir():
-                skipped.add(path, "file outside the class folders")
-            elif path.name not in index:
-                skipped.add(path, "folder is not one of the classes")
-            else:
-                images = list_images(path, skipped)
-                files[part] += images
-                labels[part] += [index[path.name]] * len(images)
+        files[part], labels[part] = read_class_folders(folder, names, skipped)
     empty = [p for p in parts if not files[p]]
     if empty:
         raise FolderLayoutError(f"No usable images in the {', '.join(empty)} part(s) under {root}.")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .catalog import DatasetInfo
 from .files import Skipped, is_hidden, list_images, subfolders
+from .samples import MARKER
 
 #: How deep below the given root the search goes (Fruits-360 nests the splits three levels down).
 SEARCH_DEPTH = 4
@@ -165,7 +166,7 @@ def _read(dataset: DatasetInfo, layout: Layout, folder: Path, dirs: dict[str, Pa
     found = Found(layout.name, folder, class_names)
     for split, path in dirs.items():
         skipped = Skipped()
-        reader = _read_named_files if layout.labels == "food5k_names" else _read_class_folders
+        reader = _read_named_files if layout.labels == "food5k_names" else read_class_folders
         files, labels = reader(path, class_names, skipped)
         skipped.warn(path)
         found.files[split], found.labels[split] = files, labels
@@ -176,12 +177,13 @@ def _has_files(folder: Path) -> bool:
     return any(p.is_file() for p in folder.iterdir())
 
 
-def _read_class_folders(split_dir: Path, class_names: list[str], skipped: Skipped) -> tuple[list[Path], list[int]]:
+def read_class_folders(split_dir: Path, class_names: list[str], skipped: Skipped) -> tuple[list[Path], list[int]]:
+    """Images and labels of ``split_dir``'s class folders named in ``class_names``; the rest goes to ``skipped``."""
     index = {name: i for i, name in enumerate(class_names)}
     files: list[Path] = []
     labels: list[int] = []
     for path in sorted(split_dir.iterdir()):
-        if is_hidden(path) and path.is_dir():
+        if (is_hidden(path) and path.is_dir()) or path.name == MARKER:
             continue
         if not path.is_dir():
             skipped.add(path, "file outside the class folders")
