@@ -38,8 +38,15 @@ def decode_image(path: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:
     data = tf.io.read_file(path)
     image = tf.io.decode_image(data, channels=3, expand_animations=False)
     image.set_shape([None, None, 3])
-    image = tf.image.resize(image, image_size, antialias=True)
-    return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+    already = tf.reduce_all(tf.equal(tf.shape(image)[:2], tf.constant(image_size, dtype=tf.int32)))
+    image = tf.cond(already, lambda: image, lambda: _resize(image, image_size))  # most files: no resize needed
+    image.set_shape([*image_size, 3])  # tf.cond forgets the static shape; models need it
+    return image
+
+
+def _resize(image: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:
+    resized = tf.image.resize(image, image_size, antialias=True)
+    return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
 
 
 def cache_bytes(n_images: int, image_size: tuple[int, int]) -> int:

@@ -291,3 +291,19 @@ def test_file_cache_chosen_by_choose_cache_works_end_to_end(files, tmp_path, mon
 
 def test_choose_cache_without_a_folder_falls_back_to_memory():
     assert choose_cache(fake_files(10**5), (224, 224), None, "big") == ""
+
+
+def test_decode_skips_the_resize_for_images_already_at_size(tmp_path):
+    """Files already at the training size come out pixel for pixel as decoded (no resampling)."""
+    import numpy as np
+    import tensorflow as tf
+    from PIL import Image
+
+    from helpers.pipeline import decode_image
+
+    pixels = np.random.default_rng(0).integers(0, 256, (12, 10, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "a.png")
+    same = decode_image(tf.constant(str(tmp_path / "a.png")), (12, 10)).numpy()
+    np.testing.assert_array_equal(same, pixels)
+    other = decode_image(tf.constant(str(tmp_path / "a.png")), (6, 5)).numpy()
+    assert other.shape == (6, 5, 3) and other.dtype == np.uint8
