@@ -25,19 +25,8 @@ from _common import finish, machine, table
 
 
 def epoch_timer():
-    """A Keras callback that records the wall time of every epoch in ``.seconds``."""
-    import keras
-
-    class EpochTimer(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.seconds: list[float] = []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self._start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.seconds.append(time.perf_counter() - self._start)
+    """The course's per-epoch wall-time callback (imported late: TensorFlow loads only when needed)."""
+    from helpers.features import EpochTimer
 
     return EpochTimer()
 
