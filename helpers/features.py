@@ -47,7 +47,17 @@ def feature_extractor(model: keras.Model, layer: str = "pool") -> keras.Model:
     return keras.Model(model.input, cut.output, name=f"{model.name}_features")
 
 
-def extract_features(extractor: keras.Model, dataset: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray]:
+def forward_step(extractor: keras.Model):
+    """``extractor`` as one compiled graph that accepts any batch size (traced once, not per batch shape)."""
+
+    def forward(images: tf.Tensor) -> tf.Tensor:
+        return extractor(images, training=False)
+
+    return tf.function(forward, autograph=False,
+                       input_signature=[tf.TensorSpec((None, *extractor.input_shape[1:]), tf.float32)])
+
+
+def extract_features(extractor: keras.Model, dataset: tf.data.Dataset, *, step=None) -> tuple[np.ndarray, np.ndarray]:
     """Run ``extractor`` over a batched ``(images, labels)`` dataset once; return ``(features, labels)``.
 
     Each batch is predicted as it is read, so features and labels stay paired even if the dataset
@@ -57,12 +67,15 @@ def extract_features(extractor: keras.Model, dataset: tf.data.Dataset) -> tuple[
     Returns:
         ``features`` float32 of shape ``(n, *extractor.output_shape[1:])`` and ``labels`` int32 of
         shape ``(n,)``, in the order the dataset produced them.
+
+    ``step`` is a :func:`forward_step` of ``extractor`` to reuse across calls (one trace for several splits).
     """
+    step = step or forward_step(extractor)
     feats: list[np.ndarray] = []
     labels: list[np.ndarray] = []
     for batch in dataset:
         images, batch_labels = batch[0], batch[1]
-        feats.append(np.asarray(extractor.predict_on_batch(images), dtype=np.float32))
+        feats.append(np.asarray(step(tf.cast(images, tf.float32)), dtype=np.float32))
         labels.append(np.asarray(batch_labels).reshape(-1).astype(np.int32))
     if not feats:
         raise ValueError("The dataset is empty: there are no features to extract.")

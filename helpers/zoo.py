@@ -37,7 +37,7 @@ from keras import layers
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from helpers import evaluation, models, pipeline, training
+from helpers import evaluation, features, models, pipeline, training
 
 #: The backbones the Intel article compared (ResNet101V2 won with 90.33 % test accuracy).
 ARTICLE_BACKBONES: tuple[str, ...] = (
@@ -140,23 +140,16 @@ def extract_features(extractor: keras.Model, splits: Mapping[str, tf.data.Datase
         extractor: A model from :func:`feature_extractor` (any model that maps images to vectors).
         splits: ``{split: dataset}`` of batched ``(images, labels)``, e.g. from :func:`extraction_splits`.
     """
-    def forward(images: tf.Tensor) -> tf.Tensor:
-        return extractor(images, training=False)
-
-    step = tf.function(forward, autograph=False,
-                       input_signature=[tf.TensorSpec((None, *extractor.input_shape[1:]), tf.float32)])
+    step = features.forward_step(extractor)
     x: dict[str, np.ndarray] = {}
     y: dict[str, np.ndarray] = {}
     seconds: dict[str, float] = {}
     for split, ds in splits.items():
         start = time.perf_counter()
-        feats, labels = [], []
-        for images, batch_labels in ds:
-            feats.append(step(tf.cast(images, tf.float32)).numpy())
-            labels.append(np.asarray(batch_labels).reshape(-1).astype(np.int32))
-        if not feats:
-            raise ValueError(f"The {split!r} split is empty.")
-        x[split], y[split] = np.concatenate(feats), np.concatenate(labels)
+        try:
+            x[split], y[split] = features.extract_features(extractor, ds, step=step)
+        except ValueError:
+            raise ValueError(f"The {split!r} split is empty.") from None
         seconds[split] = time.perf_counter() - start
     return Features(x, y, seconds, image_size=int(extractor.input_shape[1]),
                     params=int(models.count_params(extractor)["total"]))
@@ -195,8 +188,7 @@ def compile_head(head: keras.Model, learning_rate: float) -> keras.Model:
 
 def full_model(extractor: keras.Model, head: keras.Model, name: str | None = None) -> keras.Model:
     """Backbone and trained head in one model that takes [0, 255] images: what you would deploy."""
-    outputs = head(extractor.outputs[0])
-    return keras.Model(extractor.inputs, outputs, name=name or extractor.name.replace("_features", "_classifier"))
+    return features.attach_head(extractor, head, name=name or extractor.name.replace("_features", "_classifier"))
 
 
 def free_memory() -> None:
