@@ -19,11 +19,11 @@ Each side is iterated for ``--epochs`` full epochs; the table gives images per s
 epoch and for the later ones (mean), with and without augmentation. The last line is
 ``speedup_later_epoch=<course / legacy, later epochs, with augmentation>``.
 
-One more row, **prototype** (not used for the last line), runs the course pipeline with the same
-augmentation done as ONE random affine warp per image (rotation, shift, zoom and flip composed into one
-matrix, one ``ImageProjectiveTransformV3`` call per batch), which is what the legacy generator does per
-image, instead of the three separate warps of ``RandomRotation``, ``RandomTranslation`` and
-``RandomZoom``. It shows what a fused augmentation layer in ``helpers.augmentation`` would gain on a CPU.
+The augmentation block is the course's default, ``fused=True``: rotation, shifts, zoom and the flip as ONE
+random affine warp per image (``helpers.augmentation.RandomAffine``, one ``ImageProjectiveTransformV3`` call
+per batch), which is what the legacy generator does image by image. One more row, **separate layers**
+(not used for the last line), runs the same pipeline with ``fused=False``: ``RandomRotation``,
+``RandomTranslation``, ``RandomZoom`` and ``RandomFlip``, three warps per image, the layer-by-layer port.
 """
 
 from __future__ import annotations
@@ -71,8 +71,8 @@ def legacy(folder, augment: bool, epochs: int, seed: int) -> list[float]:
     return time_epochs(epoch, None, epochs)
 
 
-def course(folder, augment: bool, epochs: int, seed: int) -> list[float]:
-    """``make_dataset`` (memory cache) + augmentation layers applied per batch in a ``tf.function``."""
+def course(folder, augment: bool, epochs: int, seed: int, fused: bool = True) -> list[float]:
+    """``make_dataset`` (memory cache) + the augmentation block applied per batch in a ``tf.function``."""
     import tensorflow as tf
 
     from helpers.augmentation import from_image_data_generator_args
@@ -81,7 +81,7 @@ def course(folder, augment: bool, epochs: int, seed: int) -> list[float]:
     files, labels, _ = list_images(folder)
     ds = make_dataset(files, labels, image_size=SIZE, batch_size=BATCH, shuffle=True, seed=seed, cache=True)
     if augment:
-        block = from_image_data_generator_args(**AUGMENTATION, image_size=SIZE, seed=seed)
+        block = from_image_data_generator_args(**AUGMENTATION, image_size=SIZE, seed=seed, fused=fused)
 
         @tf.function
         def step(images):
@@ -91,44 +91,9 @@ def course(folder, augment: bool, epochs: int, seed: int) -> list[float]:
     return time_epochs(lambda: ds, step, epochs)
 
 
-def fused_affine(seed: int):
-    """Prototype: rotation (20 deg), shifts (10 %), zoom (10 %, x and y apart) and a horizontal flip as one warp."""
-    import math
-
-    import tensorflow as tf
-
-    rng = tf.random.Generator.from_seed(seed)
-
-    @tf.function
-    def step(images):
-        n = tf.shape(images)[0]
-        h, w = tf.cast(tf.shape(images)[1], tf.float32), tf.cast(tf.shape(images)[2], tf.float32)
-        theta = rng.uniform([n], -20.0, 20.0) * (math.pi / 180)
-        tx, ty = rng.uniform([n], -0.1, 0.1) * w, rng.uniform([n], -0.1, 0.1) * h
-        zx, zy = rng.uniform([n], 0.9, 1.1), rng.uniform([n], 0.9, 1.1)
-        flip = tf.where(rng.uniform([n]) < 0.5, -1.0, 1.0)
-        cos, sin = tf.cos(theta), tf.sin(theta)
-        cx, cy = (w - 1) / 2, (h - 1) / 2
-        # output pixel (x, y) samples input C + R(theta) Z F (x - C) + t
-        a0, a1, b0, b1 = cos * zx * flip, -sin * zy, sin * zx * flip, cos * zy
-        zeros = tf.zeros([n])
-        transforms = tf.stack([a0, a1, cx - a0 * cx - a1 * cy + tx, b0, b1, cy - b0 * cx - b1 * cy + ty,
-                               zeros, zeros], axis=1)
-        out = tf.raw_ops.ImageProjectiveTransformV3(images=images, transforms=transforms,
-                                                    output_shape=tf.shape(images)[1:3], fill_value=0.0,
-                                                    interpolation="BILINEAR", fill_mode="NEAREST")
-        return tf.reduce_sum(out)
-
-    return step
-
-
-def prototype(folder, augment: bool, epochs: int, seed: int) -> list[float]:
-    """The course pipeline with :func:`fused_affine` instead of the three warp layers."""
-    from helpers.pipeline import make_dataset
-
-    files, labels, _ = list_images(folder)
-    ds = make_dataset(files, labels, image_size=SIZE, batch_size=BATCH, shuffle=True, seed=seed, cache=True)
-    return time_epochs(lambda: ds, fused_affine(seed), epochs)
+def separate(folder, augment: bool, epochs: int, seed: int) -> list[float]:
+    """The course pipeline with the layer-by-layer port (``fused=False``): one warp per geometric layer."""
+    return course(folder, augment, epochs, seed, fused=False)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=3, help="epochs per run (the first, then later ones)")
     parser.add_argument("--cache-dir", default=None, help="where the JPEG folder is generated (once)")
     parser.add_argument("--no-breakdown", action="store_true",
-                        help="skip the runs without augmentation and the fused-warp prototype")
+                        help="skip the runs without augmentation and the separate-layers run")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.epochs < 2:
@@ -151,10 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     tf.keras.utils.set_random_seed(args.seed)
     runs = [("course", True), ("legacy", True)]
     if not args.no_breakdown:
-        runs += [("course", False), ("legacy", False), ("prototype", True)]
-    labels = {"course": "course (tf.data + Keras layers per batch)", "legacy": "legacy (ImageDataGenerator)",
-              "prototype": "prototype (tf.data + one fused warp per batch)"}
-    functions = {"course": course, "legacy": legacy, "prototype": prototype}
+        runs += [("course", False), ("legacy", False), ("separate", True)]
+    labels = {"course": "course (tf.data + RandomAffine, one warp per batch)", "legacy": "legacy (ImageDataGenerator)",
+              "separate": "course pipeline + separate layers (three warps)"}
+    functions = {"course": course, "legacy": legacy, "separate": separate}
     rows, rates = [], {}
     for name, augment in runs:
         start = time.perf_counter()
@@ -177,8 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_breakdown:
         summary += [["first epoch, no augmentation", speed(slice(0, 1), False)],
                     ["later epochs, no augmentation", speed(slice(1, None), False)],
-                    ["prototype (fused warp) / legacy, first epoch", speed(slice(0, 1), name="prototype")],
-                    ["prototype (fused warp) / legacy, later epochs", speed(slice(1, None), name="prototype")]]
+                    ["separate layers / legacy, first epoch", speed(slice(0, 1), name="separate")],
+                    ["separate layers / legacy, later epochs", speed(slice(1, None), name="separate")]]
         later_course = sum(rates["course", False][1:]) / len(rates["course", False][1:])
         later_legacy = sum(rates["legacy", True][1:]) / len(rates["legacy", True][1:])
         summary.append(["course without aug. / legacy with aug., later epochs (aug. on a GPU: upper bound)",

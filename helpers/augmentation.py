@@ -19,9 +19,17 @@ arguments use **different units**, and a literal port silently changes the augme
   the layers to ``"reflect"``); ``rescale`` becomes a ``Rescaling`` layer.
 
 :func:`from_image_data_generator_args` does that conversion; :func:`article_augmentation` and
-:func:`recommended_augmentation` build the two recipes chapter 03 compares. Every unit above was measured
-on TensorFlow 2.21 / Keras 3.15 (``tests/test_augmentation.py``, :func:`measured_rotation`,
-:func:`measured_zoom`). Every layer used here exists since Keras 3.8 (Colab ships 3.13).
+:func:`recommended_augmentation` build the two recipes chapter 03 compares.
+
+Speed: ``RandomRotation``, ``RandomTranslation``, ``RandomZoom`` and ``RandomShear`` each warp (resample) the
+whole image, so a block of three of them interpolates every pixel three times: blurrier, and about three times
+the work. The legacy generator composed rotation, shift, shear and zoom into **one** matrix per image.
+:class:`RandomAffine` does the same as one Keras layer (one warp per batch, flips folded in), and the course's
+recipes use it (``fused=True``); ``fused=False`` gives the layer-by-layer port, the clearer one to read.
+
+Every unit above was measured on TensorFlow 2.21 / Keras 3.15 (``tests/test_augmentation.py``,
+:func:`measured_rotation`, :func:`measured_zoom`). Every layer used here exists since Keras 3.8 (Colab
+ships 3.13).
 
 One more trap, checked here: ``RandomContrast(0.2)`` with a single number only *raises* contrast (factor
 in [1, 1.2]) although its docstring promises [0.8, 1.2], so this module always passes a (lower, upper) pair.
@@ -68,7 +76,119 @@ ARTICLE_ARGS: dict[str, Any] = dict(
     horizontal_flip=True, fill_mode="nearest",
 )
 
-_GEOMETRIC = ("RandomRotation", "RandomTranslation", "RandomZoom", "RandomShear")
+_GEOMETRIC = ("RandomRotation", "RandomTranslation", "RandomZoom", "RandomShear", "RandomAffine")
+
+
+@keras.saving.register_keras_serializable(package="course")
+class RandomAffine(keras.layers.Layer):
+    """Random rotation, shifts, shear, zoom and flips composed into ONE affine warp per image.
+
+    It draws, for each image of the batch: an angle in ``[-rotation, rotation]`` degrees, a shift in
+    ``[-height_shift, height_shift]`` of the height and ``[-width_shift, width_shift]`` of the width, a shear
+    angle in ``[-shear, shear]`` degrees, zoom scales in ``zoom`` (x and y independently unless
+    ``keep_aspect``; the legacy convention: a scale below 1 zooms **in**), and, if enabled, horizontal and
+    vertical flips with probability 1/2. It multiplies them into one matrix about the image centre and
+    resamples the image once (``keras.ops.image.affine_transform``), as the legacy generator did image by
+    image, so there is one interpolation instead of one per layer and a batch costs one warp.
+
+    Like the ``Random*`` layers it holds no weights and is the identity unless called with
+    ``training=True`` (``fit`` does; ``predict`` and ``evaluate`` don't). It is registered as
+    ``course>RandomAffine``, so a ``.keras`` file holding it loads in safe mode once ``helpers`` is imported.
+    Not compiled by XLA (``supports_jit = False``; Keras then compiles the model without XLA).
+
+    Args:
+        rotation: Largest rotation, in degrees.
+        height_shift, width_shift: Largest shift, as a fraction of the height / width (0 to 1).
+        shear: Largest shear angle, in degrees (rows slide sideways by ``sin(angle)`` times their offset
+            from the centre, as in the legacy generator).
+        zoom: ``(lowest, highest)`` scale of the sampled field of view: ``(0.85, 1.0)`` zooms in by up to 15 %.
+        keep_aspect: Draw one zoom scale for both axes (no stretching).
+        horizontal_flip, vertical_flip: Mirror half of the images left-right / upside down.
+        fill_mode: How pixels that come from outside the image are filled: ``"nearest"`` (the generator's
+            default), ``"reflect"``, ``"constant"`` or ``"wrap"``.
+        fill_value: The value for ``fill_mode="constant"``.
+        interpolation: ``"bilinear"`` or ``"nearest"``.
+        seed: Seed of the layer's own random stream (reproducible, and independent of Keras' global one).
+    """
+
+    def __init__(self, rotation: float = 0.0, height_shift: float = 0.0, width_shift: float = 0.0,
+                 shear: float = 0.0, zoom: tuple[float, float] = (1.0, 1.0), keep_aspect: bool = False,
+                 horizontal_flip: bool = False, vertical_flip: bool = False, fill_mode: str = "nearest",
+                 fill_value: float = 0.0, interpolation: str = "bilinear", seed: int | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        lo, hi = (float(z) for z in zoom)
+        if not 0 < lo <= hi:
+            raise ValueError(f"zoom must be (lowest, highest) scales with 0 < lowest <= highest, not {zoom}.")
+        for what, value in (("height_shift", height_shift), ("width_shift", width_shift)):
+            if not 0 <= value <= 1:
+                raise ValueError(f"{what} is a fraction of the image size (0 to 1), not {value}.")
+        if fill_mode not in ("nearest", "reflect", "constant", "wrap"):
+            raise ValueError(f"fill_mode must be nearest, reflect, constant or wrap, not {fill_mode!r}.")
+        if interpolation not in ("bilinear", "nearest"):
+            raise ValueError(f"interpolation must be bilinear or nearest, not {interpolation!r}.")
+        self.rotation, self.shear = abs(float(rotation)), abs(float(shear))
+        self.height_shift, self.width_shift = float(height_shift), float(width_shift)
+        self.zoom, self.keep_aspect = (lo, hi), bool(keep_aspect)
+        self.horizontal_flip, self.vertical_flip = bool(horizontal_flip), bool(vertical_flip)
+        self.fill_mode, self.fill_value, self.interpolation = fill_mode, float(fill_value), interpolation
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.supports_jit = False
+
+    def transforms(self, batch_size: Any, height: Any, width: Any) -> Any:
+        """Random ``(batch_size, 8)`` rows for ``affine_transform``: output pixel -> input pixel."""
+        ops = keras.ops
+        u = keras.random.uniform((batch_size, 7), seed=self.seed_generator)  # one draw for every parameter
+
+        def spread(column: int, lo: float, hi: float) -> Any:
+            return lo + (hi - lo) * u[:, column]
+
+        theta = spread(0, -self.rotation, self.rotation) * (math.pi / 180)
+        shear = spread(1, -self.shear, self.shear) * (math.pi / 180)
+        tx = spread(2, -self.width_shift, self.width_shift) * width
+        ty = spread(3, -self.height_shift, self.height_shift) * height
+        zx = spread(4, *self.zoom)
+        zy = zx if self.keep_aspect else spread(5, *self.zoom)
+        flips = ops.cast(u[:, 6] * 4, "int32")  # 0..3: bit 0 = horizontal, bit 1 = vertical
+        ones = ops.ones_like(theta)
+        fx = ops.where(flips % 2 == 1, -ones, ones) if self.horizontal_flip else ones
+        fy = ops.where(flips // 2 == 1, -ones, ones) if self.vertical_flip else ones
+        cos, sin = ops.cos(theta), ops.sin(theta)
+        # M = rotation(theta) @ shear(s) @ zoom(zx, zy) @ flip(fx, fy), shear = [[1, -sin s], [0, cos s]]
+        s01, s11 = -ops.sin(shear), ops.cos(shear)
+        a0, a1 = cos * zx * fx, (cos * s01 - sin * s11) * zy * fy
+        b0, b1 = sin * zx * fx, (sin * s01 + cos * s11) * zy * fy
+        cx, cy = (width - 1) / 2, (height - 1) / 2
+        a2, b2 = cx + tx - a0 * cx - a1 * cy, cy + ty - b0 * cx - b1 * cy
+        zeros = ops.zeros_like(a0)
+        return ops.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
+
+    def call(self, inputs: Any, training: bool = True) -> Any:
+        if not training:
+            return inputs
+        ops = keras.ops
+        images = ops.cast(inputs, self.compute_dtype)
+        single = len(images.shape) == 3
+        if single:
+            images = ops.expand_dims(images, 0)
+        shape = ops.shape(images)
+        height, width = ops.cast(shape[1], "float32"), ops.cast(shape[2], "float32")
+        rows = self.transforms(shape[0], height, width)
+        out = keras.ops.image.affine_transform(images, ops.cast(rows, self.compute_dtype),
+                                               interpolation=self.interpolation, fill_mode=self.fill_mode,
+                                               fill_value=self.fill_value, data_format="channels_last")
+        return out[0] if single else out
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "rotation": self.rotation, "height_shift": self.height_shift,
+                "width_shift": self.width_shift, "shear": self.shear, "zoom": list(self.zoom),
+                "keep_aspect": self.keep_aspect, "horizontal_flip": self.horizontal_flip,
+                "vertical_flip": self.vertical_flip, "fill_mode": self.fill_mode, "fill_value": self.fill_value,
+                "interpolation": self.interpolation, "seed": self.seed}
 
 
 def rotation_factor(degrees: float) -> float:
@@ -93,6 +213,7 @@ def from_image_data_generator_args(
     image_size: tuple[int, int] | None = None,
     seed: int | None = None,
     name: str = "augmentation",
+    fused: bool = True,
     **kwargs: Any,
 ) -> keras.Sequential:
     """Translate the legacy generator's keyword arguments into a ``keras.Sequential`` of preprocessing layers.
@@ -102,6 +223,10 @@ def from_image_data_generator_args(
         seed: Base seed; layer ``i`` gets ``seed + i``, so the block is reproducible and building it
             does not consume Keras' global random state (model weights stay the same with or without it).
         name: Name of the returned block.
+        fused: ``True`` (default): rotation, shifts, shear, zoom and flips become one :class:`RandomAffine`
+            layer, one warp per image like the generator (fast: one interpolation). ``False``: one Keras
+            layer per argument (``RandomRotation``, ``RandomTranslation``, ...), the port to read and learn
+            the units from; it warps the image once per geometric layer.
         **kwargs: The generator's arguments (see :data:`SUPPORTED_ARGS`). Zero, ``False`` and ``None``
             values (the generator's defaults) add no layer.
 
@@ -122,34 +247,30 @@ def from_image_data_generator_args(
         if key in UNSUPPORTED_ARGS:
             raise ValueError(f"{key} has no preprocessing-layer counterpart: {UNSUPPORTED_ARGS[key]}.")
         raise ValueError(f"Unknown argument {key!r}; supported: {', '.join(SUPPORTED_ARGS)}.")
+    height, width = image_size if image_size else (None, None)
+    h_shift, w_shift = kwargs.get("height_shift_range") or 0, kwargs.get("width_shift_range") or 0
+    zoom = kwargs.get("zoom_range") or 0
+    zoom = (1 - zoom, 1 + zoom) if np.isscalar(zoom) else (float(zoom[0]), float(zoom[1]))
+    geometry = dict(
+        rotation=abs(kwargs.get("rotation_range") or 0),
+        height_shift=_shift_factor(h_shift, height, "height") if np.any(h_shift) else 0.0,
+        width_shift=_shift_factor(w_shift, width, "width") if np.any(w_shift) else 0.0,
+        shear=abs(kwargs.get("shear_range") or 0), zoom=zoom,
+        horizontal_flip=bool(kwargs.get("horizontal_flip")), vertical_flip=bool(kwargs.get("vertical_flip")),
+    )
     fill = dict(fill_mode=kwargs.get("fill_mode", "nearest"), fill_value=float(kwargs.get("cval", 0.0)),
                 interpolation="nearest" if kwargs.get("interpolation_order", 1) == 0 else "bilinear")
-    height, width = image_size if image_size else (None, None)
     layers: list[keras.Layer] = []
 
     def seeded() -> dict[str, int]:
         return {} if seed is None else {"seed": seed + len(layers)}
 
-    if kwargs.get("rotation_range"):
-        f = rotation_factor(abs(kwargs["rotation_range"]))
-        layers.append(keras.layers.RandomRotation((-f, f), **fill, **seeded(), name="rotation"))
-    h_shift, w_shift = kwargs.get("height_shift_range") or 0, kwargs.get("width_shift_range") or 0
-    if np.any(h_shift) or np.any(w_shift):
-        hf, wf = _shift_factor(h_shift, height, "height"), _shift_factor(w_shift, width, "width")
-        layers.append(keras.layers.RandomTranslation((-hf, hf), (-wf, wf), **fill, **seeded(), name="translation"))
-    if kwargs.get("shear_range"):
-        s = math.sin(math.radians(abs(kwargs["shear_range"])))  # the generator shears x by sin(angle)
-        layers.append(keras.layers.RandomShear(x_factor=s, y_factor=0.0, **fill, **seeded(), name="shear"))
-    zoom = kwargs.get("zoom_range") or 0
-    if np.any(zoom):
-        lo, hi = (1 - zoom, 1 + zoom) if np.isscalar(zoom) else (float(zoom[0]), float(zoom[1]))
-        if (lo, hi) != (1, 1):
-            z = (lo - 1, hi - 1)  # legacy scale z (z < 1 zooms in) = 1 + Keras factor (negative zooms in)
-            layers.append(keras.layers.RandomZoom(z, z, **fill, **seeded(), name="zoom"))  # x, y independent
-    flips = [d for d in ("horizontal", "vertical") if kwargs.get(f"{d}_flip")]
-    if flips:
-        mode = "horizontal_and_vertical" if len(flips) == 2 else flips[0]
-        layers.append(keras.layers.RandomFlip(mode, **seeded(), name="flip"))
+    if fused:
+        if any(geometry[k] for k in ("rotation", "height_shift", "width_shift", "shear", "horizontal_flip",
+                                     "vertical_flip")) or zoom != (1, 1):
+            layers.append(RandomAffine(**geometry, **fill, **seeded(), name="affine"))
+    else:
+        layers += _separate_geometric_layers(geometry, fill, seed)
     if kwargs.get("brightness_range") is not None:
         lo, hi = kwargs["brightness_range"]
         # The generator multiplies by b; the layer adds factor * 255. Matching a mid-grey pixel (127.5):
@@ -161,23 +282,53 @@ def from_image_data_generator_args(
     return keras.Sequential(layers or [keras.layers.Identity(name="identity")], name=name)
 
 
-def article_augmentation(seed: int | None = None) -> keras.Sequential:
+def _separate_geometric_layers(geometry: dict[str, Any], fill: dict[str, Any],
+                               seed: int | None) -> list[keras.Layer]:
+    """The layer-by-layer port of :func:`from_image_data_generator_args` (``fused=False``); layer i: seed + i."""
+    layers: list[keras.Layer] = []
+
+    def add(layer_type: type, *args: Any, **kw: Any) -> None:
+        layers.append(layer_type(*args, **kw, **({} if seed is None else {"seed": seed + len(layers)})))
+
+    if geometry["rotation"]:
+        f = rotation_factor(geometry["rotation"])
+        add(keras.layers.RandomRotation, (-f, f), **fill, name="rotation")
+    hf, wf = geometry["height_shift"], geometry["width_shift"]
+    if hf or wf:
+        add(keras.layers.RandomTranslation, (-hf, hf), (-wf, wf), **fill, name="translation")
+    if geometry["shear"]:
+        s = math.sin(math.radians(geometry["shear"]))  # the generator shears x by sin(angle)
+        add(keras.layers.RandomShear, x_factor=s, y_factor=0.0, **fill, name="shear")
+    lo, hi = geometry["zoom"]
+    if (lo, hi) != (1, 1):
+        z = (lo - 1, hi - 1)  # legacy scale z (z < 1 zooms in) = 1 + Keras factor (negative zooms in)
+        add(keras.layers.RandomZoom, z, z, **fill, name="zoom")  # x and y drawn independently
+    flips = [d for d in ("horizontal", "vertical") if geometry[f"{d}_flip"]]
+    if flips:
+        add(keras.layers.RandomFlip, "horizontal_and_vertical" if len(flips) == 2 else flips[0], name="flip")
+    return layers
+
+
+def article_augmentation(seed: int | None = None, *, fused: bool = True) -> keras.Sequential:
     """The strong, article-era recipe (:data:`ARTICLE_ARGS`) translated to Keras 3 layers.
 
     Up to 40 degrees of rotation, 20 % shifts and zoom (x and y independently), a small shear, horizontal
     flips, and nearest-pixel filling that smears the borders: a large transformation budget for a small CNN
-    trained for few epochs.
+    trained for few epochs. ``fused`` as in :func:`from_image_data_generator_args`.
     """
-    return from_image_data_generator_args(**ARTICLE_ARGS, seed=seed, name="article_augmentation")
+    return from_image_data_generator_args(**ARTICLE_ARGS, seed=seed, fused=fused, name="article_augmentation")
 
 
-def recommended_augmentation(seed: int | None = None, *, strength: float = 1.0) -> keras.Sequential:
+def recommended_augmentation(seed: int | None = None, *, strength: float = 1.0, fused: bool = True
+                             ) -> keras.Sequential:
     """A mild, scene-appropriate recipe: the photos could have been taken like this.
 
     Horizontal flips only (an upside-down mountain is not a mountain; never flip scenes vertically),
-    up to 5 degrees of rotation (a tilted camera), zoom *in* by up to 15 % (a closer framing, no
-    invented borders), 10 % translation and +-10 % contrast (weather and exposure). ``strength`` scales
-    every range (1.0 as described; the flip is unaffected).
+    up to 5 degrees of rotation (a tilted camera), zoom *in* by up to 15 % keeping the aspect ratio (a
+    closer framing, no invented borders), 10 % translation and +-10 % contrast (weather and exposure), with
+    the few empty pixels filled by mirroring. ``strength`` scales every range (1.0 as described; the flip is
+    unaffected). ``fused=True`` does flip, rotation, zoom and translation as one :class:`RandomAffine` warp;
+    ``fused=False`` as four Keras layers (same distributions, three interpolations).
     """
     s = float(strength)
     if not 0 < s <= 3:
@@ -186,14 +337,23 @@ def recommended_augmentation(seed: int | None = None, *, strength: float = 1.0) 
     def kw(i: int) -> dict[str, int]:
         return {} if seed is None else {"seed": seed + i}
 
-    rot, zoom, shift, contrast = rotation_factor(5) * s, 0.15 * s, 0.1 * s, 0.1 * s
+    degrees, zoom, shift, contrast = 5 * s, 0.15 * s, 0.1 * s, 0.1 * s
+    contrast_layer = keras.layers.RandomContrast((contrast, contrast), value_range=(0, 255), **kw(4),
+                                                 name="contrast")
+    if fused:
+        return keras.Sequential([
+            RandomAffine(rotation=degrees, height_shift=shift, width_shift=shift, zoom=(1 - zoom, 1.0),
+                         keep_aspect=True, horizontal_flip=True, fill_mode="reflect", **kw(0), name="affine"),
+            contrast_layer,
+        ], name="recommended_augmentation")
+    rot = rotation_factor(degrees)
     return keras.Sequential([
         keras.layers.RandomFlip("horizontal", **kw(0), name="flip"),
         keras.layers.RandomRotation((-rot, rot), fill_mode="reflect", **kw(1), name="rotation"),
         keras.layers.RandomZoom((-zoom, 0.0), fill_mode="reflect", **kw(2), name="zoom"),
         keras.layers.RandomTranslation((-shift, shift), (-shift, shift), fill_mode="reflect", **kw(3),
                                        name="translation"),
-        keras.layers.RandomContrast((contrast, contrast), value_range=(0, 255), **kw(4), name="contrast"),
+        contrast_layer,
     ], name="recommended_augmentation")
 
 
@@ -271,11 +431,33 @@ def _describe_layer(layer: keras.Layer) -> str:
             text = f"adds {lo * span:+.1f} to {hi * span:+.1f} to every pixel"
         elif kind == "Rescaling":
             text = f"x * {layer.scale:g} + {layer.offset:g}"
+        elif kind == "RandomAffine":
+            text = _describe_affine(layer)
         else:
             text = ""
     except (AttributeError, TypeError, ValueError):  # another Keras version's attributes: show the config
         text = str({k: v for k, v in layer.get_config().items() if k not in ("name", "trainable", "dtype")})
     return f"{kind:<18} {text}{fill}".rstrip()
+
+
+def _describe_affine(layer: RandomAffine) -> str:
+    """Human units of a :class:`RandomAffine` layer, only the parts that are on."""
+    parts = []
+    if layer.rotation:
+        parts.append(f"rotation ±{layer.rotation:g}°")
+    if layer.height_shift or layer.width_shift:
+        parts.append(f"shift height ±{100 * layer.height_shift:.0f}%, width ±{100 * layer.width_shift:.0f}%")
+    if layer.shear:
+        parts.append(f"shear ±{layer.shear:g}°")
+    lo, hi = layer.zoom
+    if (lo, hi) != (1.0, 1.0):
+        way = "in" if hi <= 1 else "out" if lo >= 1 else "in or out"
+        how = "same for x and y" if layer.keep_aspect else "x and y apart"
+        parts.append(f"zoom {way}: field of view ×{lo:.2f} to ×{hi:.2f} ({how})")
+    flips = [d for d in ("horizontal", "vertical") if getattr(layer, f"{d}_flip")]
+    if flips:
+        parts.append(f"{' and '.join(flips)} flip")
+    return "; ".join(parts) + "; one warp" if parts else "identity"
 
 
 def measured_rotation(factor: float, size: int = 101) -> float:

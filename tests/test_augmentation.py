@@ -22,11 +22,16 @@ def kinds(block: keras.Sequential) -> list[str]:
     return [type(layer).__name__ for layer in block.layers]
 
 
+def port(**kwargs) -> keras.Sequential:
+    """The layer-by-layer port (``fused=False``), whose layers carry the converted units."""
+    return aug.from_image_data_generator_args(fused=False, **kwargs)
+
+
 # --- rotation -------------------------------------------------------------------------------------------
 
 
 def test_rotation_range_in_degrees_becomes_a_fraction_of_a_turn():
-    layer = only_layer(aug.from_image_data_generator_args(rotation_range=20), "RandomRotation")
+    layer = only_layer(port(rotation_range=20), "RandomRotation")
     assert layer.factor == pytest.approx((-20 / 360, 20 / 360))
     assert aug.rotation_factor(20) == pytest.approx(20 / 360)
 
@@ -45,7 +50,7 @@ def test_the_classic_porting_bug_rotates_by_72_degrees():
 
 
 def test_shift_ranges_as_fractions():
-    layer = only_layer(aug.from_image_data_generator_args(width_shift_range=0.1, height_shift_range=0.2),
+    layer = only_layer(port(width_shift_range=0.1, height_shift_range=0.2),
                        "RandomTranslation")
     assert (layer.height_lower, layer.height_upper) == pytest.approx((-0.2, 0.2))
     assert (layer.width_lower, layer.width_upper) == pytest.approx((-0.1, 0.1))
@@ -53,8 +58,8 @@ def test_shift_ranges_as_fractions():
 
 def test_shift_ranges_in_pixels_need_the_image_size():
     with pytest.raises(ValueError, match="image_size"):
-        aug.from_image_data_generator_args(width_shift_range=15)
-    layer = only_layer(aug.from_image_data_generator_args(width_shift_range=15, image_size=(100, 150)),
+        port(width_shift_range=15)
+    layer = only_layer(port(width_shift_range=15, image_size=(100, 150)),
                        "RandomTranslation")
     assert layer.width_upper == pytest.approx(0.1)
     assert layer.height_upper == 0
@@ -72,13 +77,13 @@ def test_translation_factor_is_a_fraction_of_the_height():
 
 
 def test_zoom_range_maps_to_symmetric_independent_factors():
-    layer = only_layer(aug.from_image_data_generator_args(zoom_range=0.2), "RandomZoom")
+    layer = only_layer(port(zoom_range=0.2), "RandomZoom")
     assert (layer.height_lower, layer.height_upper) == pytest.approx((-0.2, 0.2))
     assert (layer.width_lower, layer.width_upper) == pytest.approx((-0.2, 0.2))
 
 
 def test_zoom_range_as_scale_bounds():
-    layer = only_layer(aug.from_image_data_generator_args(zoom_range=[0.8, 1.0]), "RandomZoom")
+    layer = only_layer(port(zoom_range=[0.8, 1.0]), "RandomZoom")
     assert (layer.height_lower, layer.height_upper) == pytest.approx((-0.2, 0.0))
 
 
@@ -97,12 +102,12 @@ def test_negative_zoom_factor_zooms_in():
     ({"horizontal_flip": True, "vertical_flip": True}, "horizontal_and_vertical"),
 ])
 def test_flips(kwargs, mode):
-    assert only_layer(aug.from_image_data_generator_args(**kwargs), "RandomFlip").mode == mode
+    assert only_layer(port(**kwargs), "RandomFlip").mode == mode
 
 
 def test_brightness_layer_adds_while_the_generator_multiplies():
     """RandomBrightness adds factor * 255; the mapping matches the generator's product on mid-grey."""
-    block = aug.from_image_data_generator_args(brightness_range=(1.2, 1.2))
+    block = port(brightness_range=(1.2, 1.2))
     grey = np.full((1, 4, 4, 3), 127.5, np.float32)
     assert float(np.asarray(block(grey, training=True)).mean()) == pytest.approx(127.5 * 1.2, abs=0.5)
     dark = np.full((1, 4, 4, 3), 50.0, np.float32)  # additive: a dark pixel gains as much as a grey one
@@ -110,7 +115,7 @@ def test_brightness_layer_adds_while_the_generator_multiplies():
 
 
 def test_shear_range_in_degrees_becomes_a_sheared_offset():
-    layer = only_layer(aug.from_image_data_generator_args(shear_range=20), "RandomShear")
+    layer = only_layer(port(shear_range=20), "RandomShear")
     s = math.sin(math.radians(20))
     assert max(abs(v) for v in layer.x_factor) == pytest.approx(s)
     assert max(abs(v) for v in layer.y_factor) == 0
@@ -128,24 +133,24 @@ def test_shear_factor_tilts_a_vertical_line_by_its_arctangent():
 
 
 def test_fill_mode_and_cval_reach_every_geometric_layer():
-    block = aug.from_image_data_generator_args(rotation_range=10, width_shift_range=0.1, zoom_range=0.1,
+    block = port(rotation_range=10, width_shift_range=0.1, zoom_range=0.1,
                                                shear_range=5, fill_mode="constant", cval=7)
     for layer in block.layers:
         assert layer.fill_mode == "constant" and layer.fill_value == 7
 
 
 def test_the_generators_default_fill_mode_is_kept():
-    assert only_layer(aug.from_image_data_generator_args(rotation_range=10), "RandomRotation").fill_mode == "nearest"
+    assert only_layer(port(rotation_range=10), "RandomRotation").fill_mode == "nearest"
 
 
 def test_rescale_comes_last():
-    block = aug.from_image_data_generator_args(rotation_range=10, brightness_range=(0.9, 1.1), rescale=1 / 255)
+    block = port(rotation_range=10, brightness_range=(0.9, 1.1), rescale=1 / 255)
     assert kinds(block)[-1] == "Rescaling"
     assert block.layers[-1].scale == pytest.approx(1 / 255)
 
 
 def test_order_follows_the_generator():
-    block = aug.from_image_data_generator_args(
+    block = port(
         rotation_range=10, width_shift_range=0.1, shear_range=5, zoom_range=0.1, horizontal_flip=True,
         brightness_range=(0.9, 1.1), rescale=1 / 255)
     assert kinds(block) == ["RandomRotation", "RandomTranslation", "RandomShear", "RandomZoom", "RandomFlip",
@@ -153,7 +158,7 @@ def test_order_follows_the_generator():
 
 
 def test_defaults_give_the_identity():
-    block = aug.from_image_data_generator_args(rotation_range=0, zoom_range=0.0, horizontal_flip=False,
+    block = port(rotation_range=0, zoom_range=0.0, horizontal_flip=False,
                                                featurewise_center=False, validation_split=0.0)
     x = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype(np.float32)
     assert kinds(block) == ["Identity"]
@@ -168,12 +173,12 @@ def test_defaults_give_the_identity():
 ])
 def test_arguments_without_a_layer_say_what_to_do(kwargs, advice):
     with pytest.raises(ValueError, match=advice):
-        aug.from_image_data_generator_args(**kwargs)
+        port(**kwargs)
 
 
 def test_unknown_arguments_are_rejected():
     with pytest.raises(ValueError, match="Unknown argument 'rotation'"):
-        aug.from_image_data_generator_args(rotation=20)
+        port(rotation=20)
 
 
 # --- the legacy generator itself, where this Keras still ships it --------------------------------------
@@ -194,7 +199,7 @@ def test_mapping_matches_the_legacy_generator_where_available():
     assert (zoomed[50, :, 0] > 127).sum() / 41 == pytest.approx(aug.measured_zoom(-0.2), abs=0.06)
     grey = np.full((4, 4, 3), 127.5, np.float32)
     brighter = generator.apply_transform(grey, {"brightness": 1.2})
-    mapped = aug.from_image_data_generator_args(brightness_range=(1.2, 1.2))(grey[np.newaxis], training=True)
+    mapped = port(brightness_range=(1.2, 1.2))(grey[np.newaxis], training=True)
     assert float(np.asarray(mapped).mean()) == pytest.approx(float(brighter.mean()), abs=1.0)
 
 
@@ -202,14 +207,14 @@ def test_mapping_matches_the_legacy_generator_where_available():
 
 
 def test_article_recipe_is_the_classic_strong_setting():
-    block = aug.article_augmentation(seed=1)
+    block = aug.article_augmentation(seed=1, fused=False)
     assert only_layer(block, "RandomRotation").factor == pytest.approx((-40 / 360, 40 / 360))
     assert only_layer(block, "RandomFlip").mode == "horizontal"
     assert only_layer(block, "RandomZoom").fill_mode == "nearest"
 
 
 def test_recommended_recipe_is_mild_and_scene_safe():
-    block = aug.recommended_augmentation(seed=1)
+    block = aug.recommended_augmentation(seed=1, fused=False)
     assert only_layer(block, "RandomFlip").mode == "horizontal"  # never vertical for scenes
     assert max(abs(v) for v in only_layer(block, "RandomRotation").factor) * 360 <= 10
     zoom = only_layer(block, "RandomZoom")
@@ -218,7 +223,7 @@ def test_recommended_recipe_is_mild_and_scene_safe():
 
 
 def test_recommended_strength_scales_the_ranges():
-    strong = aug.recommended_augmentation(strength=2.0)
+    strong = aug.recommended_augmentation(strength=2.0, fused=False)
     assert only_layer(strong, "RandomZoom").height_lower == pytest.approx(-0.3)
     with pytest.raises(ValueError):
         aug.recommended_augmentation(strength=0)
@@ -234,9 +239,10 @@ def test_single_number_contrast_only_raises_contrast_in_this_keras():
     assert ratio(paired).min() < 0.8
 
 
+@pytest.mark.parametrize("fused", [True, False])
 @pytest.mark.parametrize("build", [aug.article_augmentation, aug.recommended_augmentation])
-def test_recipes_are_the_identity_at_inference_and_change_images_in_training(build):
-    block = build(seed=3)
+def test_recipes_are_the_identity_at_inference_and_change_images_in_training(build, fused):
+    block = build(seed=3, fused=fused)
     x = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 3)).astype(np.float32)
     np.testing.assert_array_equal(np.asarray(block(x, training=False)), x)
     assert np.abs(np.asarray(block(x, training=True)) - x).max() > 1
@@ -287,7 +293,7 @@ def test_single_layer_examples_include_the_two_mistakes():
 
 
 def test_describe_speaks_human_units():
-    lines = aug.describe(aug.from_image_data_generator_args(
+    lines = aug.describe(port(
         rotation_range=20, width_shift_range=0.1, height_shift_range=0.1, zoom_range=0.15,
         brightness_range=(0.8, 1.2), horizontal_flip=True))
     assert lines[0] == "RandomRotation     ±20.0° (factor 0.0556 of a turn), fill nearest"
@@ -314,3 +320,137 @@ def test_plot_runs():
     assert fig.axes[0].get_title() == "training accuracy"
     with pytest.raises(ValueError, match="did not log"):
         aug.plot_runs({"a": {"loss": [1.0]}})
+
+
+# --- RandomAffine: the fused warp the recipes use ----------------------------------------------------------
+
+
+def _line_angles(layer: keras.Layer, n: int = 64, size: int = 101) -> np.ndarray:
+    """Angle, in degrees, of a horizontal line after ``layer``, for ``n`` random draws."""
+    image = np.zeros((n, size, size, 1), np.float32)
+    image[:, size // 2, 10:size - 10] = 255
+    out = np.asarray(layer(image, training=True))[..., 0]
+    angles = []
+    for picture in out:
+        ys, xs = np.nonzero(picture > 127)
+        angles.append(math.degrees(math.atan(-np.polyfit(xs, ys, 1)[0])))
+    return np.array(angles)
+
+
+def test_affine_rotation_is_in_degrees_and_covers_the_range():
+    angles = _line_angles(aug.RandomAffine(rotation=20, fill_mode="constant", seed=0))
+    assert np.abs(angles).max() <= 20.5
+    assert angles.min() < -12 and angles.max() > 12  # both directions, most of the range
+
+
+def test_affine_zoom_below_one_zooms_in_like_the_generator():
+    """Legacy convention: scale 0.5 samples half the field of view, so a centred square looks twice as big."""
+    image = np.zeros((1, 101, 101, 1), np.float32)
+    image[0, 40:61, 40:61] = 255
+    out = np.asarray(aug.RandomAffine(zoom=(0.5, 0.5), fill_mode="constant", interpolation="nearest")(
+        image, training=True))[0, ..., 0]
+    assert (out[50] > 127).sum() / 21 == pytest.approx(2.0, abs=0.1)
+    assert (out[:, 50] > 127).sum() / 21 == pytest.approx(2.0, abs=0.1)
+
+
+def test_affine_keep_aspect_draws_one_scale_for_both_axes():
+    rows = np.asarray(aug.RandomAffine(zoom=(0.6, 1.0), keep_aspect=True, seed=1).transforms(256, 50.0, 50.0))
+    np.testing.assert_allclose(rows[:, 0], rows[:, 4], rtol=1e-6)  # no rotation: a0 = zx, b1 = zy
+    free = np.asarray(aug.RandomAffine(zoom=(0.6, 1.0), seed=1).transforms(256, 50.0, 50.0))
+    assert np.abs(free[:, 0] - free[:, 4]).max() > 0.1
+    assert 0.6 <= free[:, [0, 4]].min() and free[:, [0, 4]].max() <= 1.0
+
+
+def test_affine_shifts_are_fractions_of_height_and_width():
+    rows = np.asarray(aug.RandomAffine(height_shift=0.2, width_shift=0.1, seed=2).transforms(512, 100.0, 50.0))
+    dx, dy = rows[:, 2], rows[:, 5]  # no rotation or zoom: offsets are the shifts in pixels
+    assert np.abs(dx).max() <= 0.1 * 50 + 1e-4 and np.abs(dx).max() > 0.08 * 50
+    assert np.abs(dy).max() <= 0.2 * 100 + 1e-4 and np.abs(dy).max() > 0.16 * 100
+
+
+def test_affine_shear_tilts_a_vertical_line_by_at_most_the_angle():
+    image = np.zeros((64, 101, 101, 1), np.float32)
+    image[:, 10:91, 50] = 255
+    out = np.asarray(aug.RandomAffine(shear=20, fill_mode="constant", seed=4)(image, training=True))[..., 0]
+    tilts = []
+    for picture in out:
+        ys, xs = np.nonzero(picture > 127)
+        tilts.append(math.degrees(math.atan(np.polyfit(ys, xs, 1)[0])))
+    assert np.abs(tilts).max() <= 21 and np.abs(tilts).max() > 12
+
+
+def test_affine_flips_are_exact_mirror_images_half_of_the_time():
+    x = np.random.default_rng(0).uniform(0, 255, (64, 5, 7, 3)).astype(np.float32)
+    y = np.asarray(aug.RandomAffine(horizontal_flip=True, seed=3)(x, training=True))
+    same = [np.allclose(y[i], x[i], atol=1e-3) for i in range(64)]
+    mirrored = [np.allclose(y[i], x[i, :, ::-1], atol=1e-3) for i in range(64)]
+    assert all(a != b for a, b in zip(same, mirrored, strict=True))  # each image: one or the other, exactly
+    assert 16 <= sum(mirrored) <= 48
+    y = np.asarray(aug.RandomAffine(vertical_flip=True, seed=3)(x, training=True))
+    assert any(np.allclose(y[i], x[i, ::-1], atol=1e-3) for i in range(64))
+
+
+def test_affine_is_the_identity_at_inference_and_holds_no_weights():
+    layer = aug.RandomAffine(rotation=30, zoom=(0.8, 1.2), horizontal_flip=True)
+    x = np.random.default_rng(0).uniform(0, 255, (2, 16, 16, 3)).astype(np.float32)
+    np.testing.assert_array_equal(np.asarray(layer(x, training=False)), x)
+    assert not layer.weights or not layer.trainable_weights
+
+
+def test_affine_with_nothing_to_do_changes_nothing_and_single_images_work():
+    x = np.random.default_rng(0).uniform(0, 255, (16, 16, 3)).astype(np.float32)
+    out = np.asarray(aug.RandomAffine()(x, training=True))
+    assert out.shape == x.shape
+    np.testing.assert_allclose(out, x, atol=1e-3)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"zoom": (1.2, 0.8)}, "zoom"), ({"zoom": (0, 1)}, "zoom"), ({"height_shift": 2}, "fraction"),
+    ({"fill_mode": "mirror"}, "fill_mode"), ({"interpolation": "bicubic"}, "interpolation"),
+])
+def test_affine_bad_arguments_say_what_is_allowed(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        aug.RandomAffine(**kwargs)
+
+
+def test_affine_saves_and_loads_in_safe_mode(tmp_path):
+    model = keras.Sequential([keras.Input((12, 12, 3)), aug.RandomAffine(rotation=10, horizontal_flip=True, seed=1),
+                              keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(2)])
+    path = tmp_path / "affine.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    x = np.random.default_rng(0).uniform(0, 255, (3, 12, 12, 3)).astype(np.float32)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+    restored = loaded.layers[0]
+    assert isinstance(restored, aug.RandomAffine)
+    assert restored.get_config() == model.layers[0].get_config()
+
+
+def test_fused_port_is_one_warp_with_the_same_ranges():
+    block = aug.from_image_data_generator_args(rotation_range=20, width_shift_range=0.1, height_shift_range=0.2,
+                                               shear_range=5, zoom_range=0.1, horizontal_flip=True,
+                                               brightness_range=(0.9, 1.1), rescale=1 / 255, seed=0)
+    assert kinds(block) == ["RandomAffine", "RandomBrightness", "Rescaling"]
+    affine = block.layers[0]
+    assert (affine.rotation, affine.shear, affine.height_shift, affine.width_shift) == (20, 5, 0.2, 0.1)
+    assert affine.zoom == pytest.approx((0.9, 1.1)) and not affine.keep_aspect  # legacy: x and y apart
+    assert affine.horizontal_flip and not affine.vertical_flip and affine.fill_mode == "nearest"
+
+
+def test_fused_recipes_match_the_separate_layers_ranges():
+    fused = aug.recommended_augmentation(seed=1).layers[0]
+    assert fused.rotation == 5 and fused.zoom == (0.85, 1.0) and fused.keep_aspect
+    assert fused.horizontal_flip and not fused.vertical_flip and fused.fill_mode == "reflect"
+    article = aug.article_augmentation(seed=1).layers[0]
+    assert article.rotation == 40 and article.zoom == pytest.approx((0.8, 1.2))
+
+
+def test_fused_warp_is_sharper_than_three_warps():
+    """One interpolation instead of three: with rotation only, a fused and a separate block agree in
+    distribution, but the separate one resamples three times when zoom and shift are on too."""
+    x = np.random.default_rng(0).uniform(0, 255, (8, 48, 48, 3)).astype(np.float32)
+    tiny = dict(rotation_range=0.5, width_shift_range=0.01, height_shift_range=0.01, zoom_range=0.01)
+    fused = np.asarray(aug.from_image_data_generator_args(**tiny, seed=0)(x, training=True))
+    separate = np.asarray(port(**tiny, seed=0)(x, training=True))
+    centre = (slice(None), slice(8, 40), slice(8, 40))
+    assert fused[centre].std() > separate[centre].std()  # less smoothing: more of the noise survives
