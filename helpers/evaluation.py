@@ -57,13 +57,32 @@ def predict_dataset(model: Any, dataset: Any) -> tuple[np.ndarray, np.ndarray]:
     """
     labels: list[np.ndarray] = []
     probs: list[np.ndarray] = []
+    predict = batch_predictor(model)
     for batch in dataset:
         images, batch_labels = batch[0], batch[1]
         labels.append(_as_class_indices(np.asarray(batch_labels)))
-        probs.append(np.asarray(model.predict_on_batch(images), dtype=np.float64))
+        probs.append(np.asarray(predict(images), dtype=np.float64))
     if not labels:
         raise ValueError("The dataset is empty: there is nothing to predict.")
     return np.concatenate(labels), _as_probability_matrix(np.concatenate(probs))
+
+
+def batch_predictor(model: Any) -> Any:
+    """A function ``images -> probabilities`` for one batch.
+
+    On one device that is ``model.predict_on_batch``. Under a multi-GPU ``MirroredStrategy`` Keras'
+    ``predict_on_batch`` hands the whole batch to every replica and returns all their copies (twice the
+    rows on two GPUs, checked on Keras 3.15), so the model is called directly, as one compiled graph.
+    """
+    strategy = getattr(model, "distribute_strategy", None)
+    if strategy is None or strategy.num_replicas_in_sync == 1:
+        return model.predict_on_batch
+    import tensorflow as tf
+
+    from .features import forward_step
+
+    step = forward_step(model)
+    return lambda images: step(tf.cast(images, tf.float32))
 
 
 def classification_metrics(

@@ -47,6 +47,10 @@ def save(results_dir: str | Path, notebook: str, *, runtime: Runtime, dataset: s
         "device": runtime.device,
         "environment": runtime.environment,
         "seed": runtime.seed,
+        "deterministic": runtime.deterministic,
+        "precision": runtime.precision,
+        "xla": runtime.xla,
+        "strategy": runtime.strategy,
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         **{key: _clean(value) for key, value in extra.items()},
     }

@@ -6,6 +6,23 @@ Call :func:`setup` once, right after the parameters cell::
 
 It prints one short block (environment, versions, devices, what to do if there is no GPU) and
 returns a :class:`Runtime` whose fields go into the notebook's results JSON.
+
+It also applies the accelerator recipes, so no chapter has to:
+
+- **mixed precision** (``mixed_float16``: float16 maths, float32 weights) on GPUs with tensor cores
+  (compute capability 7.0 and up: T4, V100, A100, L4, H100), in the ``quick`` and ``full`` profiles.
+  The course's models keep their last layer in float32 (``dtype="float32"``), which a softmax needs;
+  Keras adds loss scaling to the optimizer by itself. Off on CPUs and older GPUs (a P100 gains little).
+- **XLA**: Keras' ``compile(jit_compile="auto")`` (the default) already compiles a model with XLA on a GPU
+  when every layer supports it; the augmentation layers don't, so augmented models run without it.
+  The set-up reports that rule; nothing is forced.
+- **several GPUs** (Kaggle's "GPU T4 x2"): a ``tf.distribute.MirroredStrategy`` over all of them is made
+  the default strategy, so every model the notebook builds afterwards trains on all GPUs, each batch
+  split between them, without a ``with strategy.scope():`` in the chapters.
+
+``COURSE_MIXED_PRECISION=0`` and ``COURSE_STRATEGY=none`` switch the first and the last off.
+To rehearse a GPU run's code paths on a laptop, ``COURSE_MIXED_PRECISION=1`` forces mixed precision (slow on
+a CPU, but it runs) and ``COURSE_STRATEGY=cpu:2`` splits the CPU into two devices and mirrors over them.
 """
 
 from __future__ import annotations
@@ -38,6 +55,10 @@ class Runtime:
     keras: str
     python: str
     deterministic: bool
+    precision: str = "float32"
+    xla: str = "off (CPU)"
+    strategy: str = "default (one device)"
+    replicas: int = 1
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -87,6 +108,88 @@ def no_gpu_advice(environment: str, profile: str) -> str | None:
             "Use PROFILE='smoke' to try the notebook quickly, or run it on Colab or Kaggle.")
 
 
+def compute_capabilities() -> tuple[tuple[int, int], ...]:
+    """``(major, minor)`` compute capability of each visible GPU, e.g. ``(7, 5)`` for a T4."""
+    found = []
+    for gpu in tf.config.list_physical_devices("GPU"):
+        capability = tf.config.experimental.get_device_details(gpu).get("compute_capability")
+        found.append(tuple(capability) if capability else (0, 0))
+    return tuple(found)
+
+
+def wants_mixed_precision(profile: str, capabilities: tuple[tuple[int, int], ...],
+                          environ: dict[str, str] | None = None) -> bool:
+    """Whether to train in ``mixed_float16``: a GPU profile, and every GPU has tensor cores (7.0+).
+
+    ``COURSE_MIXED_PRECISION=0`` in the environment turns it off (for a float32 comparison), ``=1`` forces
+    it on anywhere (to rehearse a GPU run's code on a CPU).
+    """
+    environ = os.environ if environ is None else environ
+    if environ.get("COURSE_MIXED_PRECISION") == "1":
+        return True
+    if profile == "smoke" or not capabilities or environ.get("COURSE_MIXED_PRECISION") == "0":
+        return False
+    return all(major >= 7 for major, _ in capabilities)
+
+
+def set_precision(mixed: bool) -> str:
+    """Set Keras' global dtype policy; returns its name (``"mixed_float16"`` or ``"float32"``).
+
+    Models built after this call use the policy. Setting ``float32`` explicitly also undoes an earlier
+    mixed set-up in the same kernel (re-running the set-up cell with another profile).
+    """
+    name = "mixed_float16" if mixed else "float32"
+    keras.mixed_precision.set_global_policy(name)
+    return name
+
+
+def xla_rule(gpus: tuple[str, ...]) -> str:
+    """What Keras' default ``jit_compile="auto"`` will do here, in words."""
+    if not gpus:
+        return "off (CPU)"
+    return "auto (Keras compiles each model with XLA unless a layer cannot be, e.g. augmentation)"
+
+
+def use_strategy(devices: list[str] | None, environ: dict[str, str] | None = None) -> tf.distribute.Strategy | None:
+    """Make a ``MirroredStrategy`` over ``devices`` the default strategy when there are two or more.
+
+    Returns the strategy, or ``None`` (one device, or ``COURSE_STRATEGY=none``), in which case the
+    default strategy is left as it was. Must run before the first model is built: Keras attaches a model
+    to the strategy that is current when the model is created.
+    """
+    environ = os.environ if environ is None else environ
+    if not devices or len(devices) < 2 or environ.get("COURSE_STRATEGY", "").lower() == "none":
+        return None
+    current = tf.distribute.get_strategy()
+    if isinstance(current, tf.distribute.MirroredStrategy) and current.num_replicas_in_sync == len(devices):
+        return current  # re-running the set-up cell: keep the strategy the models were built with
+    strategy = tf.distribute.MirroredStrategy(devices)
+    tf.distribute.experimental_set_strategy(None)
+    tf.distribute.experimental_set_strategy(strategy)
+    return strategy
+
+
+def strategy_devices(gpus: tuple[str, ...], environ: dict[str, str] | None = None) -> list[str]:
+    """The devices to mirror over: every GPU, or ``COURSE_STRATEGY=cpu:N`` logical CPU devices.
+
+    ``cpu:N`` splits the CPU into N logical devices (possible only before TensorFlow first runs an op),
+    so multi-GPU code can be rehearsed, slowly, on any machine.
+    """
+    environ = os.environ if environ is None else environ
+    spec = environ.get("COURSE_STRATEGY", "").lower()
+    if not spec.startswith("cpu:"):
+        return [f"/gpu:{i}" for i in range(len(gpus))]
+    count = int(spec.removeprefix("cpu:"))
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    try:  # (listing the logical devices would fix them, so try first)
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+    except RuntimeError:  # already initialised: fine if it was split the same way (set-up cell run again)
+        if len(tf.config.list_logical_devices("CPU")) != count:
+            raise RuntimeError(f"COURSE_STRATEGY={spec} must be set before TensorFlow runs its first operation: "
+                               "restart the kernel and run the set-up cell first.") from None
+    return [f"/cpu:{i}" for i in range(count)]
+
+
 def set_seed(seed: int, deterministic: bool = True) -> None:
     """Seed Python, NumPy and TensorFlow; with ``deterministic``, make TensorFlow ops reproducible.
 
@@ -127,10 +230,16 @@ def setup(profile: str, seed: int = 42, *, verbose: bool = True) -> Runtime:
     environment = detect_environment()
     gpus = list_gpus()
     deterministic = profile == "smoke" or not gpus or os.environ.get("COURSE_DETERMINISTIC") == "1"
+    devices = strategy_devices(gpus)  # first: splitting the CPU must precede TensorFlow's first operation
     set_seed(seed, deterministic)
     enable_inline_figures()
+    precision = set_precision(wants_mixed_precision(profile, compute_capabilities()))
+    strategy = use_strategy(devices)
+    replicas = strategy.num_replicas_in_sync if strategy else 1
+    kind = "GPUs" if devices and devices[0].startswith("/gpu") else "CPU devices"
+    strategy_name = f"MirroredStrategy over {replicas} {kind}" if strategy else "default (one device)"
     rt = Runtime(environment, profile, seed, device_name(gpus), gpus, tf.__version__, keras.__version__,
-                 platform.python_version(), deterministic)
+                 platform.python_version(), deterministic, precision, xla_rule(gpus), strategy_name, replicas)
     if verbose:
         print(describe(rt))
     return rt
@@ -143,7 +252,12 @@ def describe(rt: Runtime) -> str:
         f"Profile     : {rt.profile} (seed {rt.seed}{', deterministic ops' if rt.deterministic else ''})",
         f"TensorFlow  : {rt.tensorflow}, Keras {rt.keras}, Python {rt.python}",
         f"Device      : {rt.device}",
+        f"Precision   : {rt.precision}" + (" (float16 maths on tensor cores, float32 outputs)"
+                                           if rt.precision == "mixed_float16" else ""),
+        f"XLA         : {rt.xla}",
     ]
+    if rt.replicas > 1:
+        lines.append(f"Strategy    : {rt.strategy}: each batch is split between them")
     advice = None if rt.gpus else no_gpu_advice(rt.environment, rt.profile)
     if advice:
         lines.append(f"Note        : {advice}")

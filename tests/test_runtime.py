@@ -56,3 +56,113 @@ def test_setup_reports_and_seeds(capsys):
     b = keras.random.uniform((3,)).numpy()
     np.testing.assert_array_equal(a, b)
     assert rt.as_dict()["seed"] == 7
+
+
+# --- accelerator recipes -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("profile", "capabilities", "environ", "expected"), [
+    ("quick", ((7, 5),), {}, True),  # T4
+    ("full", ((9, 0), (9, 0)), {}, True),  # two H100
+    ("quick", ((6, 0),), {}, False),  # P100: no tensor cores
+    ("quick", ((7, 5), (6, 0)), {}, False),  # mixed machine: the slow one decides
+    ("smoke", ((8, 0),), {}, False),  # smoke runs stay float32 and deterministic
+    ("quick", (), {}, False),  # CPU
+    ("quick", ((8, 0),), {"COURSE_MIXED_PRECISION": "0"}, False),
+])
+def test_mixed_precision_only_on_gpu_profiles_with_tensor_cores(profile, capabilities, environ, expected):
+    assert runtime.wants_mixed_precision(profile, capabilities, environ) is expected
+
+
+@pytest.fixture
+def restore_policy():
+    yield
+    keras.mixed_precision.set_global_policy("float32")
+
+
+def test_course_models_train_in_mixed_precision_with_float32_outputs(restore_policy):
+    """Under mixed_float16 the convolutions compute in float16, the weights and the softmax stay float32,
+    and compile() adds loss scaling: one epoch gives a finite loss."""
+    from helpers import models
+
+    assert runtime.set_precision(True) == "mixed_float16"
+    model = models.scratch_cnn((16, 16, 3), 3, filters=(4,), dense=(8,))
+    conv = model.get_layer("block1_conv1")
+    assert conv.compute_dtype == "float16" and conv.kernel.dtype == "float32"
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    assert type(model.optimizer).__name__ == "LossScaleOptimizer"
+    x = np.random.default_rng(0).uniform(0, 255, (8, 16, 16, 3)).astype("float32")
+    y = np.arange(8) % 3
+    history = model.fit(x, y, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert model.predict(x, verbose=0).dtype == np.float32
+    assert runtime.set_precision(False) == "float32"
+    assert models.scratch_cnn((16, 16, 3), 3, filters=(4,), dense=(8,)).get_layer("block1_conv1").compute_dtype \
+        == "float32"
+
+
+def test_one_device_keeps_the_default_strategy():
+    assert runtime.use_strategy(None) is None
+    assert runtime.use_strategy(["/gpu:0"]) is None
+    assert runtime.use_strategy(["/gpu:0", "/gpu:1"], environ={"COURSE_STRATEGY": "none"}) is None
+
+
+def test_splitting_the_cpu_too_late_says_what_to_do():
+    import tensorflow as tf
+
+    tf.constant(1.0) + 1  # TensorFlow has run an operation: devices are fixed now
+    with pytest.raises(RuntimeError, match="restart the kernel"):
+        runtime.strategy_devices((), {"COURSE_STRATEGY": "cpu:3"})
+    assert runtime.strategy_devices(("T4", "T4"), {}) == ["/gpu:0", "/gpu:1"]
+
+
+def test_xla_rule_in_words():
+    assert runtime.xla_rule(()) == "off (CPU)"
+    assert runtime.xla_rule(("Tesla T4",)).startswith("auto")
+
+
+def test_setup_reports_precision_and_xla(capsys):
+    rt = runtime.setup("smoke", seed=1)
+    out = capsys.readouterr().out
+    assert "Precision   : float32" in out and "XLA         : off (CPU)" in out
+    assert rt.as_dict()["precision"] == "float32" and rt.replicas == 1
+    assert keras.mixed_precision.global_policy().name == "float32"
+
+
+TWO_DEVICES = r'''
+import numpy as np, tensorflow as tf
+from helpers import evaluation, explain, features, models, runtime, training
+rt = runtime.setup("smoke", seed=1)  # with COURSE_STRATEGY=cpu:2
+assert rt.replicas == 2 and rt.strategy == "MirroredStrategy over 2 CPU devices", rt
+strategy = tf.distribute.get_strategy()
+assert strategy.num_replicas_in_sync == 2
+assert runtime.use_strategy(["/cpu:0", "/cpu:1"]) is strategy  # re-running the set-up cell keeps it
+x = np.random.default_rng(0).uniform(0, 255, (32, 16, 16, 3)).astype("float32")
+y = (np.arange(32) % 2).astype("int32")
+ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(8)
+model = models.scratch_cnn((16, 16, 3), 2, filters=(4,), dense=(8,))
+assert model.distribute_strategy is strategy
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+fit = training.timed_fit(model, ds, validation_data=ds, epochs=2)
+assert len(fit.history.history["loss"]) == 2 and np.isfinite(fit.history.history["loss"]).all()
+y_true, y_prob = evaluation.predict_dataset(model, ds)
+assert y_prob.shape == (32, 2) and (y_true == y).all()
+heat = explain.grad_cam(model, x[:2])
+assert heat.shape[0] == 2 and np.isfinite(heat).all()
+extractor = features.feature_extractor(model, "flatten")
+feats, labels = features.extract_features(extractor, ds)
+assert feats.shape[0] == 32 and (labels == y).all()
+print("TWO DEVICES OK")
+'''
+
+
+def test_two_devices_train_with_a_mirrored_strategy(tmp_path):
+    """Two logical CPU devices stand in for Kaggle's two T4s: every course routine works under the strategy."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", TWO_DEVICES], capture_output=True, text=True, timeout=300,
+                          cwd=tmp_path, env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "3",
+                                             "COURSE_STRATEGY": "cpu:2"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "TWO DEVICES OK" in done.stdout
