@@ -80,6 +80,7 @@ def test_setup_cell_installs_the_course_helpers(notebook):
     _, nb = notebook
     source = code(nb)
     assert f'"{course.INSTALL_SPEC}"' in source
+    assert course.bootstrap_code() in source, "set-up cell out of date: run tools/sync_notebooks.py"
     assert "runtime.setup(PROFILE, seed=SEED)" in source
     assert not re.search(r"pip\"?,? .*install.*tensorflow", source), "never reinstall TensorFlow"
 

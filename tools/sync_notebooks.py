@@ -5,8 +5,9 @@
 
 The repository address lives in ``helpers/course.py`` only. This tool writes, in each notebook, the
 "Open in Colab / Open in Kaggle" badge line (the line holding ``colab-badge.svg``, or a line that is
-just ``BADGES`` in a new notebook) and the install spec of the set-up cell (the quoted string after
-``pip install -q``, or ``INSTALL_SPEC`` in a new notebook).
+just ``BADGES`` in a new notebook) and the first lines of the set-up cell, from its first line
+(``import importlib.util``) up to ``from helpers import``, from ``helpers.course.bootstrap_code()``
+(a new notebook may hold just a line ``BOOTSTRAP`` there).
 """
 
 from __future__ import annotations
@@ -24,7 +25,13 @@ sys.path.insert(0, str(ROOT))
 from helpers import course  # noqa: E402
 
 BADGE_LINE = re.compile(r"^(BADGES|.*colab-badge\.svg.*)$", re.M)
-INSTALL = re.compile(r'("-q", )"(INSTALL_SPEC|git\+[^"]*)"')
+BOOTSTRAP = re.compile(r"^(BOOTSTRAP\n|" + re.escape(course.BOOTSTRAP_START) + r"\n.*?)(?=^from helpers import)",
+                       re.M | re.S)
+
+
+def with_bootstrap(source: str) -> str:
+    """``source`` with its bootstrap block (if it has one) replaced by the current one."""
+    return BOOTSTRAP.sub(lambda _m: course.bootstrap_code() + "\n", source, count=1)
 
 
 def synced(nb: nbformat.NotebookNode, name: str) -> bool:
@@ -34,7 +41,7 @@ def synced(nb: nbformat.NotebookNode, name: str) -> bool:
         if cell.cell_type == "markdown":
             new = BADGE_LINE.sub(lambda _m: course.badges(name), cell.source, count=1)
         elif cell.cell_type == "code":
-            new = INSTALL.sub(lambda m: f'{m.group(1)}"{course.INSTALL_SPEC}"', cell.source)
+            new = with_bootstrap(cell.source)
         else:
             continue
         if new != cell.source:
