@@ -38,6 +38,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from . import progress
+
 __all__ = [
     "DEFAULT_MAX_DISTANCE", "IMAGE_SUFFIXES", "METHODS", "VARIANTS", "find_images", "hamming", "hash_bits",
     "hash_image", "image_hashes", "leakage_report", "leakage_table", "near_duplicates", "nearest", "popcount",
@@ -127,9 +129,9 @@ def image_hashes(
     workers = workers or min(8, 2 * (os.cpu_count() or 1))
     if workers > 1 and len(paths) > 16:
         with ThreadPoolExecutor(max_workers=workers) as pool:  # Pillow releases the GIL while decoding
-            rows = list(pool.map(one, paths))
+            rows = list(progress.track(pool.map(one, paths), desc="Hashing images", unit="image", total=len(paths)))
     else:
-        rows = [one(p) for p in paths]
+        rows = [one(p) for p in progress.track(paths, desc="Hashing images", unit="image")]
     hashes = np.stack(rows)
     return hashes if variants else hashes[:, 0]
 

@@ -24,6 +24,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from PIL import Image
 
+from . import progress
+
 
 def read_sizes(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
     """Native ``width`` and ``height`` of every image file, read from the file header only.
@@ -36,7 +38,7 @@ def read_sizes(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
         in the order given.
     """
     rows = []
-    for path in paths:
+    for path in progress.track(paths, desc="Reading image sizes", unit="image"):
         with Image.open(path) as im:
             width, height = im.size
         rows.append((str(path), int(width), int(height)))

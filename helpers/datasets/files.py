@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
@@ -96,13 +97,16 @@ def image_problem(path: Path) -> str | None:
     return None
 
 
-def list_images(folder: Path, skipped: Skipped) -> list[Path]:
+def list_images(folder: Path, skipped: Skipped, bar: Any = None) -> list[Path]:
     """Usable images directly inside ``folder``, sorted by name; everything else goes to ``skipped``.
 
-    Sub-folders are reported as skipped too: images are expected at this level only.
+    Sub-folders are reported as skipped too: images are expected at this level only. ``bar``, a
+    :func:`helpers.progress.bar`, advances by one per file checked.
     """
     found: list[Path] = []
     for path in sorted(folder.iterdir()):
+        if bar is not None:
+            bar.update(1)
         if path.is_dir():
             if not is_hidden(path):
                 skipped.add(path, "unexpected folder")

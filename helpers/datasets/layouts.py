@@ -11,7 +11,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from .. import progress
 from .catalog import DatasetInfo
 from .files import Skipped, is_hidden, list_images, subfolders
 from .samples import MARKER
@@ -167,7 +169,8 @@ def _read(dataset: DatasetInfo, layout: Layout, folder: Path, dirs: dict[str, Pa
     for split, path in dirs.items():
         skipped = Skipped()
         reader = _read_named_files if layout.labels == "food5k_names" else read_class_folders
-        files, labels = reader(path, class_names, skipped)
+        with progress.bar(desc=f"Checking the {split} images", unit="file") as bar:
+            files, labels = reader(path, class_names, skipped, bar)
         skipped.warn(path)
         found.files[split], found.labels[split] = files, labels
     return found
@@ -177,8 +180,12 @@ def _has_files(folder: Path) -> bool:
     return any(p.is_file() for p in folder.iterdir())
 
 
-def read_class_folders(split_dir: Path, class_names: list[str], skipped: Skipped) -> tuple[list[Path], list[int]]:
-    """Images and labels of ``split_dir``'s class folders named in ``class_names``; the rest goes to ``skipped``."""
+def read_class_folders(split_dir: Path, class_names: list[str], skipped: Skipped,
+                       bar: Any = None) -> tuple[list[Path], list[int]]:
+    """Images and labels of ``split_dir``'s class folders named in ``class_names``; the rest goes to ``skipped``.
+
+    ``bar`` (optional) advances by one per file checked.
+    """
     index = {name: i for i, name in enumerate(class_names)}
     files: list[Path] = []
     labels: list[int] = []
@@ -190,16 +197,17 @@ def read_class_folders(split_dir: Path, class_names: list[str], skipped: Skipped
         elif path.name not in index:
             skipped.add(path, "folder is not one of the classes")
         else:
-            images = list_images(path, skipped)
+            images = list_images(path, skipped, bar)
             files += images
             labels += [index[path.name]] * len(images)
     return files, labels
 
 
-def _read_named_files(split_dir: Path, class_names: list[str], skipped: Skipped) -> tuple[list[Path], list[int]]:
+def _read_named_files(split_dir: Path, class_names: list[str], skipped: Skipped,
+                      bar: Any = None) -> tuple[list[Path], list[int]]:
     files: list[Path] = []
     labels: list[int] = []
-    for path in list_images(split_dir, skipped):
+    for path in list_images(split_dir, skipped, bar):
         match = FOOD5K_FILE_NAME.match(path.name)
         if match is None:
             skipped.add(path, "file name is not {ClassID}_{ImageID}.jpg")

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from .. import progress
 from .catalog import info
 
 #: Marker file written at the root of every sample; its presence means "complete, generated data".
@@ -73,6 +74,12 @@ class _Writer:
     def save(self, path: Path, label: int, size: tuple[int, int]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.image(label, size).save(path, quality=90)
+        if _bar is not None:
+            _bar.update(1)
+
+
+#: The progress bar of the sample being written (set by :func:`make_sample` while it writes).
+_bar = None
 
 
 def _hsv_to_rgb(h: float, s: float, v: float) -> tuple[float, float, float]:
@@ -115,11 +122,14 @@ def make_sample(name: str, dest: str | Path, *, images_per_class: int | None = N
         )
     dest.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}-"))
+    global _bar
     try:  # build beside dest, then rename: an interrupted run never leaves a half sample at dest
-        _BUILDERS[name](work, n, np.random.default_rng(seed), layout)
+        with progress.bar(desc=f"Writing the {name} sample", unit="image") as _bar:
+            _BUILDERS[name](work, n, np.random.default_rng(seed), layout)
         (work / MARKER).write_text(json.dumps(spec, indent=2) + "\n")
         _move_into_place(work, dest, spec)
     finally:
+        _bar = None
         shutil.rmtree(work, ignore_errors=True)
     return dest
 
