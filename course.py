@@ -57,17 +57,20 @@ def cmd_run(args: list[str]) -> None:
 
 
 def cmd_test(args: list[str]) -> None:
-    """Unit and contract tests, then smoke execution of every notebook and nbval on the executed copies."""
+    """Unit and contract tests, smoke execution of every notebook, nbval on the executed copies (a second run
+    in the same folders), a check that the re-run left no duplicates, then every exercise's solution."""
     run([str(PY), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", *args])
     run([str(PY), "tools/run_notebooks.py", "--profile", "smoke", "--out", "build/test"])
     run([str(PY), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadscope",
          "--nbval-lax", "--nbval-current-env",
          "--nbval-sanitize-with", str(NBVAL_SANITIZE), "build/test/notebooks"], env={"COURSE_BATCH": "1"})
+    run([str(PY), "tools/check_solutions.py", "--out", "build/test/solutions"])
 
 
 def cmd_lint(args: list[str]) -> None:
     """ruff over helpers, tests, tools and notebooks; notebooks must be stored without outputs."""
-    run([str(PY), "-m", "ruff", "check", "helpers", "tests", "tools", "notebooks", "course.py", *args])
+    run([str(PY), "-m", "ruff", "check", "helpers", "tests", "tools", "notebooks", "solutions", "benchmarks",
+         "course.py", *args])
     notebooks = sorted(str(p) for p in (ROOT / "notebooks").glob("*.ipynb"))
     run([str(PY), "-m", "nbstripout", "--verify", *notebooks])
 

@@ -21,6 +21,18 @@ def notebook_url(notebook: str) -> str:
     return f"{REPO_URL}/blob/{BRANCH}/notebooks/{notebook}"
 
 
+def solutions_url(notebook: str) -> str:
+    """The worked solutions of ``notebook``'s exercises on GitHub (``solutions/<stem>.py``)."""
+    return f"{REPO_URL}/blob/{BRANCH}/solutions/{notebook.removesuffix('.ipynb')}.py"
+
+
+def solutions_line(notebook: str) -> str:
+    """The line under a notebook's "## Exercises" heading that links its solutions."""
+    stem = notebook.removesuffix(".ipynb")
+    return (f"Worked solutions, to read after trying: [`solutions/{stem}.py`]({solutions_url(notebook)}) "
+            "(CI runs them against this notebook, so they stay right).")
+
+
 def colab_url(notebook: str) -> str:
     """Open ``notebook`` (file name) in Google Colab straight from GitHub."""
     return f"https://colab.research.google.com/github/{REPO}/blob/{BRANCH}/notebooks/{notebook}"

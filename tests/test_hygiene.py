@@ -16,7 +16,8 @@ def run(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_ruff_is_clean():
-    result = run("-m", "ruff", "check", "helpers", "tests", "tools", "notebooks", "course.py")
+    result = run("-m", "ruff", "check", "helpers", "tests", "tools", "notebooks", "solutions", "benchmarks",
+                 "course.py")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -92,9 +92,11 @@ def test_writes_its_results_file(notebook):
 
 
 def test_exercises_and_summary(notebook):
-    _, nb = notebook
+    path, nb = notebook
     text = markdown(nb)
     assert "## Exercises" in text and "## Summary" in text
+    assert course.solutions_line(path.name) in text, "no link to the solutions: run tools/sync_notebooks.py"
+    assert (ROOT / "solutions" / f"{path.stem}.py").is_file()
     assert code(nb).count("check(") >= 3, "at least three self-checked exercises"
 
 

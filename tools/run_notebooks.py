@@ -62,15 +62,20 @@ def leaked_secrets(text: str, environ: dict[str, str] | None = None) -> list[str
     return [f"{item[:4]}..." for item in found]
 
 
-def execute(nb: Path, out: Path, profile: str, seed: int, timeout: int) -> tuple[str, float, str | None]:
-    """Run one notebook; returns (name, seconds, error message or None)."""
+def execute(nb: Path, out: Path, profile: str, seed: int, timeout: int,
+            cwd: Path | None = None) -> tuple[str, float, str | None]:
+    """Run one notebook into ``out/notebooks/``; returns (name, seconds, error message or None).
+
+    ``cwd`` is the kernel's working folder, the notebook's own by default (a copy stored elsewhere
+    passes ``notebooks/`` so that its relative paths still work).
+    """
     start = time.perf_counter()
     error = None
     try:
         papermill.execute_notebook(
             str(nb), str(out / "notebooks" / nb.name),
             parameters={"PROFILE": profile, "RESULTS_DIR": str(out / "results"), "SEED": seed},
-            cwd=str(nb.parent), kernel_name="python3", progress_bar=False, execution_timeout=timeout,
+            cwd=str(cwd or nb.parent), kernel_name="python3", progress_bar=False, execution_timeout=timeout,
         )
     except Exception as exc:  # report every failure, keep running the others
         error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
@@ -85,6 +90,15 @@ def execute(nb: Path, out: Path, profile: str, seed: int, timeout: int) -> tuple
         elif blank:
             error = f"{blank} figure(s) were not rendered as images"
     return nb.stem, time.perf_counter() - start, error
+
+
+def set_environment() -> None:
+    """The environment every executed notebook gets: one line per epoch, quiet TensorFlow, project data."""
+    os.environ["COURSE_BATCH"] = "1"  # one line per epoch, no progress bars
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    os.environ.setdefault("COURSE_DATA_HOME", str(ROOT / "data"))
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
 
 
 def main() -> int:
@@ -102,11 +116,7 @@ def main() -> int:
     (out / "results").mkdir(parents=True, exist_ok=True)
     for stale in (out / "results").glob("*.json"):  # never mix old results with new ones
         stale.unlink()
-    os.environ["COURSE_BATCH"] = "1"  # one line per epoch in executed notebooks
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    os.environ.setdefault("COURSE_DATA_HOME", str(ROOT / "data"))
-    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    set_environment()
 
     selected = notebooks(args.notebooks)
     if not selected:

@@ -7,7 +7,8 @@ The repository address lives in ``helpers/course.py`` only. This tool writes, in
 "Open in Colab / Open in Kaggle" badge line (the line holding ``colab-badge.svg``, or a line that is
 just ``BADGES`` in a new notebook) and the first lines of the set-up cell, from its first line
 (``import importlib.util``) up to ``from helpers import``, from ``helpers.course.bootstrap_code()``
-(a new notebook may hold just a line ``BOOTSTRAP`` there).
+(a new notebook may hold just a line ``BOOTSTRAP`` there), and the link to the exercises' worked
+solutions right under the "## Exercises" heading.
 """
 
 from __future__ import annotations
@@ -29,6 +30,14 @@ BOOTSTRAP = re.compile(r"^(BOOTSTRAP\n|" + re.escape(course.BOOTSTRAP_START) + r
                        re.M | re.S)
 
 
+SOLUTIONS_LINE = re.compile(r"^## Exercises\n(\nWorked solutions, to read after trying:.*\n)?", re.M)
+
+
+def with_solutions_link(source: str, name: str) -> str:
+    """``source`` with the solutions link (added or refreshed) under its "## Exercises" heading."""
+    return SOLUTIONS_LINE.sub(lambda _m: f"## Exercises\n\n{course.solutions_line(name)}\n", source, count=1)
+
+
 def with_bootstrap(source: str) -> str:
     """``source`` with its bootstrap block (if it has one) replaced by the current one."""
     return BOOTSTRAP.sub(lambda _m: course.bootstrap_code() + "\n", source, count=1)
@@ -40,6 +49,7 @@ def synced(nb: nbformat.NotebookNode, name: str) -> bool:
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             new = BADGE_LINE.sub(lambda _m: course.badges(name), cell.source, count=1)
+            new = with_solutions_link(new, name)
         elif cell.cell_type == "code":
             new = with_bootstrap(cell.source)
         else:

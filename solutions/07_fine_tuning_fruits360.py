@@ -1,0 +1,87 @@
+"""Solutions to the exercises of 07 · Fine-tuning InceptionV3 on Fruits-360. Try them yourself first.
+
+Each ``# %% answer_N`` cell replaces the notebook's ``answer_N = None`` cell. The answers are computed
+from the notebook's own objects (``base``, ``tuned``, ``data``, ``sample_images``), so they are right in
+every profile, whatever the image size and the number of classes. ``tools/check_solutions.py`` runs the
+notebook with these cells pasted in and requires every self-check to print "correct".
+"""
+# ruff: noqa: F821  (the cells use the notebook's variables)
+
+# %% answer_1
+# Why: before the cut only the head trained; the unfrozen blocks added their own trainable tensors. The
+# backbone had none before unfreeze_top, so what it holds now is exactly what unfreezing added: the
+# kernels of the convolutions after mixed8 (they have no bias, and BatchNormalization stays frozen).
+answer_1 = len(base.trainable_weights)
+print(f"trainable tensors of the whole model: {tuned['trainable_weights_before']} -> "
+      f"{tuned['trainable_weights_after']}; of the backbone now: {answer_1}")
+
+# %% answer_2
+# Why: the feature maps are what the base outputs, (batch, height, width, channels). Running one
+# training image through the base shows them; InceptionV3 shrinks its input about 32-fold.
+maps_of_one = base(preprocess(sample_images[:1]), training=False)
+answer_2 = tuple(int(side) for side in maps_of_one.shape[1:3])
+print(f"{SIZE}x{SIZE} input -> feature maps {answer_2}; the notebook's text gives 8x8 at 299x299, "
+      "3x3 at 150x150 (and 2x2 at 128x128)")
+
+# %% answer_3
+# Why: five different guesses out of num_classes classes contain the true class with probability
+# 5 / num_classes (1 when there are five classes or fewer).
+answer_3 = min(1.0, 5 / data.num_classes)
+
+# %% answer_4
+# Why: the unfrozen blocks are base.layers[cut_index:]; keep those that are BatchNormalization layers.
+bn_in_top = [layer.name for layer in base.layers[tuned["cut_index"]:]
+             if isinstance(layer, keras.layers.BatchNormalization)]
+answer_4 = len(bn_in_top)
+print(f"{answer_4} BatchNormalization layers in the unfrozen blocks, all frozen:",
+      not any(base.get_layer(name).trainable for name in bn_in_top))
+
+# %% [markdown] stretch 5
+# **5 (stretch, no self-check): how much to unfreeze.** Phase 2 changes the weights, so start each
+# variant from the phase-1 weights: save them right after phase 1 (`model.save_weights("phase1.weights.h5")`),
+# and before each variant load them back, unfreeze and compile again:
+#
+# ```python
+# model.load_weights("phase1.weights.h5")
+# base.trainable = False                     # back to the phase-1 state before a new cut
+# cut = finetune.unfreeze_top(base, from_layer_name="mixed5", model=model)   # or "mixed9"
+# model.compile(optimizer=keras.optimizers.SGD(learning_rate=TUNE_LR, momentum=0.9),
+#               loss="sparse_categorical_crossentropy", metrics=["accuracy", top5()])
+# variant = training.timed_fit(model, data.train, validation_data=data.val, epochs=tune_epochs,
+#                              callbacks=training.standard_callbacks(patience=CFG["patience"]))
+# plotting.plot_history([fit1.history, variant.history], metrics=("loss", "accuracy"))
+# ```
+#
+# What to compare: `cut["trainable_params_after"]` (more blocks, more parameters), seconds per epoch
+# (`variant.seconds / variant.epochs`: more unfrozen layers means more gradients to compute) and the
+# validation accuracy. For the BatchNormalization experiment, `unfreeze_top(..., keep_bn_frozen=False)` is
+# not enough on its own with this model, because `transfer_model` calls the base with `training=False`:
+# build a model whose base is called with `training=True` (preprocess, base, pooling and head written out
+# as in chapter 05). Then the BatchNormalization layers normalise each batch with its own statistics and
+# overwrite their ImageNet moving averages with those of small batches of fruit on white; the notebook's
+# check `finetune.relative_change(bn_stats, bn_now) == 0` would fail, and on the real data the curves can
+# jump at the phase line. Measure it on your run rather than take it on trust.
+#
+# **6 (stretch, no self-check): a fairer test.** Keep whole rotation groups apart:
+#
+# ```python
+# def is_r2(path):
+#     return Path(path).name.startswith("r2_")
+#
+# held_out = [(f, y) for split in ("train", "val") for f, y in zip(data.files[split], data.labels[split]) if is_r2(f)]
+# for split in ("train", "val"):
+#     kept = [(f, y) for f, y in zip(data.files[split], data.labels[split]) if not is_r2(f)]
+#     data.files[split], data.labels[split] = [f for f, _ in kept], [y for _, y in kept]
+# group_files, group_labels = [f for f, _ in held_out], [y for _, y in held_out]
+# group_test = pipeline.make_dataset(group_files, group_labels, image_size=(SIZE, SIZE), batch_size=CFG["batch_size"])
+# ```
+#
+# (`from pathlib import Path` first; rebuild `data.train` and `data.val` with `pipeline.make_dataset` as the
+# capping cell does, retrain both phases, and evaluate on `group_test`; for the lookup, fit
+# `KNeighborsClassifier` on `thumbnails(data.files["train"], ...)` and score it on
+# `thumbnails(group_files, group_labels)`.) The original test folder's `r2_` files are dropped, as the
+# exercise says. Check `len(group_files)` and which classes it covers (`set(group_labels)`) before reading
+# the scores: classes without `r2_` frames are missing from this test, and no file of the generated
+# sample starts with `r2_`, so try it on the real data. Expect both accuracies to fall
+# compared with the notebook's test set; the pixel lookup should fall more, since it can no longer find a
+# near-copy of the same video. How far each falls is what the exercise measures.

@@ -1,0 +1,65 @@
+"""Solutions to the exercises of 08 · Fine-tuning EfficientNetB0 on mosquitoes. Try them yourself first.
+
+Each ``# %% answer_N`` cell replaces the notebook's ``answer_N = None`` cell. The answers are computed
+from the notebook's own objects (``model``, ``hashes``, ``base``), so they are right in every profile.
+``tools/check_solutions.py`` runs the notebook with these cells pasted in and requires every self-check
+to print "correct".
+"""
+# ruff: noqa: F821  (the cells use the notebook's variables)
+
+# %% answer_1
+# Why: count_params sums the shapes of the model's trainable weights. Nothing changed `trainable` since
+# the unfreezing cell and its recompile, so counting now gives what fine-tuning trains: every unfrozen
+# weight of the backbone's top blocks plus the head.
+answer_1 = models.count_params(model)["trainable"]
+
+# %% answer_2
+# Why: XOR leaves a 1 where the bits differ:
+#   10110010
+#   10011011
+#   00101001  -> three 1 bits.
+answer_2 = bin(0b10110010 ^ 0b10011011).count("1")
+print("by hand:", answer_2, "| duplicates.hamming:", duplicates.hamming(0b10110010, 0b10011011))
+
+# %% answer_3
+# Why: near_duplicates lists pairs (test index, train index, distance); one test image can have several
+# identical-hash twins in training, so count the distinct test indices.
+identical = duplicates.near_duplicates(hashes["test"], hashes["train"], max_distance=0)
+answer_3 = len({test_index for test_index, _, _ in identical})
+print(f"{len(identical)} pairs at distance 0, {answer_3} distinct test images")
+
+# %% answer_4
+# Why: none. The unfreezing cell's second loop sets trainable = False on every BatchNormalization layer
+# of the backbone, including those in the unfrozen blocks. Counting them confirms it.
+trainable_bn = [layer.name for layer in base.layers
+                if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable]
+answer_4 = len(trainable_bn)
+
+# %% [markdown] stretch 5
+# **5 (stretch, no self-check): three experiments with `PROFILE = "quick"` on a GPU.**
+#
+# - *How much to unfreeze.* Set `CFG["unfreeze_from"] = "block4a"` (or `"block1a"` for almost the whole
+#   network) and run the notebook again. Compare the fine-tuned row of the table with the `block6a` run:
+#   trainable parameters, `train s` and the validation accuracy. More unfrozen blocks cost more time per
+#   epoch and give the few thousand training images more weights to over-fit; where the validation
+#   accuracy stops improving is the point where it stops paying off, and it is your run that shows it.
+# - *Augmentation.* Build the transfer model with
+#   `augmentation=keras.Sequential([keras.layers.RandomFlip(), keras.layers.RandomRotation(0.1)])` and
+#   compare two columns of the table: `accuracy` and `accuracy, de-duplicated test`. If the augmented model
+#   gains more on the de-duplicated test, it relies less on recognising near-copies of training images.
+#   With few epochs in `quick`, augmentation may also just slow learning down: check the curves.
+# - *Leakage in Fruits-360.*
+#
+#   ```python
+#   fruit = datasets.load("fruits360", datasets.get("fruits360", profile=PROFILE), image_size=(100, 100),
+#                         batch_size=64, seed=SEED)
+#   fruit_report = duplicates.leakage_report({split: fruit.files[split] for split in SPLITS},
+#                                            max_distance=MAX_DISTANCE)
+#   print(len(fruit_report["leaky"]["test"]) / fruit_report["images"]["test"])
+#   duplicates.leakage_table(fruit_report)
+#   ```
+#
+#   Its images are frames of a video of a rotating fruit, so many test frames have a training frame a few
+#   degrees of rotation away; the share printed is this run's answer. As the notebook says for the sample,
+#   check the distance histogram and a few pairs before trusting a count: at 9x8 pixels, frames of two
+#   different fruits on white can also look alike.
