@@ -64,6 +64,7 @@ def cmd_test(args: list[str]) -> None:
     run([str(PY), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadscope",
          "--nbval-lax", "--nbval-current-env",
          "--nbval-sanitize-with", str(NBVAL_SANITIZE), "build/test/notebooks"], env={"COURSE_BATCH": "1"})
+    run([str(PY), "tools/check_rerun.py", "build/test"])
     run([str(PY), "tools/check_solutions.py", "--out", "build/test/solutions"])
 
 

@@ -37,6 +37,8 @@ from typing import Any
 
 from helpers import __version__
 
+from .credentials import ADVICE, KaggleCredentialsError, ensure_kaggle_credentials, redact
+
 logger = logging.getLogger(__name__)
 
 #: Sent with every request: servers (iNaturalist in particular) ask clients to say who they are.
@@ -536,7 +538,8 @@ def kaggle_url(handle: str) -> str:
 
 
 def _redact(text: str) -> str:
-    """Remove Kaggle secrets (from the environment, and anything that looks like a key) from ``text``."""
+    """Remove Kaggle secrets (from the environment, from secrets and files read, and anything that looks like a key)."""
+    text = redact(text)
     for name in _SECRET_ENV:
         secret = os.environ.get(name)
         if secret and len(secret) >= 4:
@@ -595,13 +598,18 @@ def kaggle_download(handle: str, *, path: str | None = None, dataset: str = "") 
         reason = "the kagglehub package is not installed"
         raise _unavailable(what, source, reason, f"pip install kagglehub; or {general}.", err) from None
     try:
+        print(ensure_kaggle_credentials().splitlines()[0])  # where the credentials come from; never the secret
+    except KaggleCredentialsError as err:
+        raise _unavailable(what, source, "the Kaggle credentials cannot be used", f"{err} Or {general}.") from None
+    try:
         result = kagglehub.dataset_download(handle, path=path) if path else kagglehub.dataset_download(handle)
     except KeyboardInterrupt:
         raise
     except Exception as err:  # every failure becomes one readable error
         reason, fix = _kaggle_reason(err)
+        fix = f"{fix}.\n{ADVICE}\nOr" if reason.startswith("Kaggle refused") else f"{fix}; or"
         transient = reason.startswith("no network")
-        raise _unavailable(what, source, reason, f"{fix}; or {general}.", err, transient=transient) from None
+        raise _unavailable(what, source, reason, f"{fix} {general}.", err, transient=transient) from None
     return Path(result)
 
 
