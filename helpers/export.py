@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -181,14 +182,54 @@ def is_augmentation(layer: keras.Layer) -> bool:
                                for n in names)
 
 
+def is_mixed_precision(model: keras.Model) -> bool:
+    """True when any layer of ``model`` (nested ones included) computes in float16 or bfloat16."""
+    return any(layer.dtype_policy.name.startswith("mixed") for layer in model._flatten_layers())
+
+
+def _as_float32(config: Any) -> Any:
+    """A serialized Keras config with every ``mixed_*`` dtype policy replaced by ``float32``."""
+    if isinstance(config, dict):
+        if config.get("class_name") in ("DTypePolicy", "FloatDTypePolicy") and \
+                str(config.get("config", {}).get("name", "")).startswith("mixed"):
+            return {**config, "config": {**config["config"], "name": "float32"}}
+        return {key: _as_float32(value) for key, value in config.items()}
+    if isinstance(config, list):
+        return [_as_float32(value) for value in config]
+    return config
+
+
+def float32_model(model: keras.Model) -> keras.Model:
+    """``model`` itself, or, after a mixed-precision run, a float32 copy with the same weights.
+
+    A model trained under ``mixed_float16`` computes in float16, which only GPUs with tensor cores do
+    fast; a phone, a CPU server or TensorFlow Lite (no float16 kernels for most layers: the conversion
+    fails) want float32. The copy is rebuilt from the model's configuration with every dtype policy set to
+    float32, and gets the trained weights (stored in float32 anyway), so predictions differ only by the
+    rounding float16 arithmetic added.
+    """
+    if not is_mixed_precision(model):
+        return model
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")  # layers whose config names no policy take the global one
+    try:
+        copy = keras.saving.deserialize_keras_object(_as_float32(keras.saving.serialize_keras_object(model)))
+    finally:
+        keras.config.set_dtype_policy(previous)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def inference_model(model: keras.Model) -> keras.Model:
-    """``model`` without its augmentation layers, sharing every other layer (and so every weight).
+    """``model`` as the exported files hold it: in float32 (:func:`float32_model`), without augmentation layers.
 
     Augmentation layers return their input unchanged at inference, but their random ops still end
     up in an exported graph, and TensorFlow Lite has no kernels for them (the conversion fails with
     "ops are not supported by the native TFLite runtime"). Models without augmentation are returned
-    as they are. Only augmentation layers called directly by ``model`` are removed.
+    as they are. Only augmentation layers called directly by ``model`` are removed; the others share
+    every layer (and so every weight) with ``model``.
     """
+    model = float32_model(model)
     if not any(is_augmentation(layer) for layer in model.layers):
         return model
 
@@ -254,7 +295,8 @@ def export_model(model: keras.Model, folder: str | os.PathLike, class_names: Seq
 
     ``model.keras`` holds the whole model, augmentation included, so that it can be trained further;
     the SavedModel and the TFLite file hold :func:`inference_model` (the same predictions, without
-    the augmentation layers).
+    the augmentation layers). All three are float32: after a mixed-precision GPU run they hold
+    :func:`float32_model`'s copy (``model.keras`` then without the optimizer's state).
 
     Args:
         model: A trained model taking float32 images in [0, 255] and returning class probabilities.
@@ -267,7 +309,7 @@ def export_model(model: keras.Model, folder: str | os.PathLike, class_names: Seq
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     keras_path = folder / "model.keras"
-    model.save(keras_path)
+    float32_model(model).save(keras_path)
     sm_path = tfl_path = None
     if saved_model or tflite:
         sm_path = export_saved_model(inference_model(model), folder / "saved_model")

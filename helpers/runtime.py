@@ -117,17 +117,25 @@ def compute_capabilities() -> tuple[tuple[int, int], ...]:
     return tuple(found)
 
 
-def wants_mixed_precision(profile: str, capabilities: tuple[tuple[int, int], ...],
-                          environ: dict[str, str] | None = None) -> bool:
-    """Whether to train in ``mixed_float16``: a GPU profile, and every GPU has tensor cores (7.0+).
+#: Why mixed precision stays off when several devices train together (see :func:`wants_mixed_precision`).
+MULTI_DEVICE_NOTE = ("off with several GPUs: under MirroredStrategy, Keras 3.15's loss scaling let a non-finite "
+                     "update through in the course's rehearsal (NaN weights in chapter 04)")
 
+
+def wants_mixed_precision(profile: str, capabilities: tuple[tuple[int, int], ...],
+                          environ: dict[str, str] | None = None, replicas: int = 1) -> bool:
+    """Whether to train in ``mixed_float16``: a GPU profile on one GPU with tensor cores (7.0+).
+
+    With several GPUs (``replicas`` > 1) the course trains in float32 (:data:`MULTI_DEVICE_NOTE`): the
+    rehearsal of a two-device run with mixed precision (``COURSE_MIXED_PRECISION=1 COURSE_STRATEGY=cpu:2``)
+    ended with NaN weights in chapter 04, while each recipe alone trained normally.
     ``COURSE_MIXED_PRECISION=0`` in the environment turns it off (for a float32 comparison), ``=1`` forces
     it on anywhere (to rehearse a GPU run's code on a CPU).
     """
     environ = os.environ if environ is None else environ
     if environ.get("COURSE_MIXED_PRECISION") == "1":
         return True
-    if profile == "smoke" or not capabilities or environ.get("COURSE_MIXED_PRECISION") == "0":
+    if profile == "smoke" or not capabilities or environ.get("COURSE_MIXED_PRECISION") == "0" or replicas > 1:
         return False
     return all(major >= 7 for major, _ in capabilities)
 
@@ -233,9 +241,9 @@ def setup(profile: str, seed: int = 42, *, verbose: bool = True) -> Runtime:
     devices = strategy_devices(gpus)  # first: splitting the CPU must precede TensorFlow's first operation
     set_seed(seed, deterministic)
     enable_inline_figures()
-    precision = set_precision(wants_mixed_precision(profile, compute_capabilities()))
     strategy = use_strategy(devices)
     replicas = strategy.num_replicas_in_sync if strategy else 1
+    precision = set_precision(wants_mixed_precision(profile, compute_capabilities(), replicas=replicas))
     kind = "GPUs" if devices and devices[0].startswith("/gpu") else "CPU devices"
     strategy_name = f"MirroredStrategy over {replicas} {kind}" if strategy else "default (one device)"
     rt = Runtime(environment, profile, seed, device_name(gpus), gpus, tf.__version__, keras.__version__,
@@ -253,7 +261,8 @@ def describe(rt: Runtime) -> str:
         f"TensorFlow  : {rt.tensorflow}, Keras {rt.keras}, Python {rt.python}",
         f"Device      : {rt.device}",
         f"Precision   : {rt.precision}" + (" (float16 maths on tensor cores, float32 outputs)"
-                                           if rt.precision == "mixed_float16" else ""),
+                                           if rt.precision == "mixed_float16" else
+                                           f" (mixed precision {MULTI_DEVICE_NOTE})" if rt.replicas > 1 else ""),
         f"XLA         : {rt.xla}",
     ]
     if rt.replicas > 1:

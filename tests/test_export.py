@@ -133,3 +133,25 @@ def test_nested_backbone_with_augmentation_exports_to_tflite(tmp_path):
     done = export.export_model(nested, tmp_path / "nested", CLASSES, SIZE)
     for path in (done.keras, done.saved_model, done.tflite):
         np.testing.assert_allclose(export.load_predictor(path)(x), nested.predict_on_batch(x), atol=1e-5)
+
+
+def test_a_mixed_precision_model_exports_as_float32(tmp_path):
+    """After a mixed-precision GPU run, the exported files hold a float32 copy (TFLite has no float16 kernels)."""
+    from helpers import augmentation, models
+
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = models.scratch_cnn((16, 16, 3), 3, filters=(4,), dense=(8,),
+                                   augmentation=augmentation.recommended_augmentation(seed=0))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert export.is_mixed_precision(model)
+    copy = export.float32_model(model)
+    assert not export.is_mixed_precision(copy)
+    assert export.float32_model(copy) is copy  # already float32: returned as it is
+    images = np.random.default_rng(0).uniform(0, 255, (4, 16, 16, 3)).astype("float32")
+    np.testing.assert_allclose(copy.predict_on_batch(images), model.predict_on_batch(images), atol=2e-3)
+    exported = export.export_model(model, tmp_path / "mixed", ["a", "b", "c"], (16, 16))
+    reference = copy.predict_on_batch(images)
+    for path in (exported.keras, exported.saved_model, exported.tflite):
+        np.testing.assert_allclose(export.load_predictor(path)(images), reference, atol=1e-4)  # the chapter's bar

@@ -69,9 +69,16 @@ def test_setup_reports_and_seeds(capsys):
     ("smoke", ((8, 0),), {}, False),  # smoke runs stay float32 and deterministic
     ("quick", (), {}, False),  # CPU
     ("quick", ((8, 0),), {"COURSE_MIXED_PRECISION": "0"}, False),
+    ("smoke", (), {"COURSE_MIXED_PRECISION": "1"}, True),  # forced, to rehearse on a CPU
 ])
 def test_mixed_precision_only_on_gpu_profiles_with_tensor_cores(profile, capabilities, environ, expected):
     assert runtime.wants_mixed_precision(profile, capabilities, environ) is expected
+
+
+def test_several_gpus_train_in_float32():
+    """Mixed precision with MirroredStrategy gave NaN weights in the rehearsal: float32 on two T4s."""
+    assert not runtime.wants_mixed_precision("quick", ((7, 5), (7, 5)), {}, replicas=2)
+    assert runtime.wants_mixed_precision("quick", ((7, 5), (7, 5)), {}, replicas=1)
 
 
 @pytest.fixture
@@ -134,6 +141,7 @@ import numpy as np, tensorflow as tf
 from helpers import evaluation, explain, features, models, runtime, training
 rt = runtime.setup("smoke", seed=1)  # with COURSE_STRATEGY=cpu:2
 assert rt.replicas == 2 and rt.strategy == "MirroredStrategy over 2 CPU devices", rt
+assert rt.precision == "float32"
 strategy = tf.distribute.get_strategy()
 assert strategy.num_replicas_in_sync == 2
 assert runtime.use_strategy(["/cpu:0", "/cpu:1"]) is strategy  # re-running the set-up cell keeps it
