@@ -25,7 +25,6 @@ import os
 import re
 import shutil
 import stat
-import sys
 import tarfile
 import tempfile
 import time
@@ -123,11 +122,12 @@ class _GiveUp(Exception):
     """An attempt failed in a way that asking again will not fix."""
 
 
-def _progress_disabled(progress: bool) -> bool | None:
-    """``tqdm``'s ``disable``: off when asked, on in Jupyter, else only on a terminal (``None``)."""
-    if not progress:
-        return True
-    return False if "ipykernel" in sys.modules else None
+def _progress_disabled(progress: bool) -> bool:
+    """``tqdm``'s ``disable``: off when asked, else the course's rule (:func:`helpers.progress.enabled`:
+    Jupyter and terminals, never in batch runs or CI)."""
+    from ..progress import enabled
+
+    return not (progress and enabled())
 
 
 def _sha256_of(path: Path) -> str:
