@@ -272,7 +272,32 @@ def load_predictor(path: str | os.PathLike) -> Callable[[np.ndarray], np.ndarray
     """
     namespace: dict = {"__name__": "predict_script"}
     exec(compile(PREDICT_SCRIPT, SCRIPT_FILE, "exec"), namespace)  # our own constant, not user input
-    return namespace["load_predictor"](Path(path))
+    with outside_strategy():
+        predict = namespace["load_predictor"](Path(path))
+
+    def run(images: np.ndarray) -> np.ndarray:
+        with outside_strategy():
+            return predict(images)
+
+    return run
+
+
+@contextmanager
+def outside_strategy() -> Iterator[None]:
+    """Run the block without the default ``MirroredStrategy`` that ``runtime.setup`` sets on several GPUs.
+
+    The exported files are meant for a plain process (``predict.py``, a server, a phone); loading and
+    calling a SavedModel while a multi-device strategy is the default fails ("executing a graph generated
+    from the cross-replica context in an in-replica context"), so the check does what the script does.
+    """
+    strategy = tf.distribute.get_strategy() if tf.distribute.has_strategy() else None
+    if strategy is not None:
+        tf.distribute.experimental_set_strategy(None)
+    try:
+        yield
+    finally:
+        if strategy is not None:
+            tf.distribute.experimental_set_strategy(strategy)
 
 
 def write_labels(folder: str | os.PathLike, class_names: Sequence[str], image_size: tuple[int, int]) -> Path:

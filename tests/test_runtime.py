@@ -160,6 +160,11 @@ assert heat.shape[0] == 2 and np.isfinite(heat).all()
 extractor = features.feature_extractor(model, "flatten")
 feats, labels = features.extract_features(extractor, ds)
 assert feats.shape[0] == 32 and (labels == y).all()
+from helpers import export
+exported = export.export_model(model, "export", ["a", "b"], (16, 16))
+for path in (exported.keras, exported.saved_model, exported.tflite):
+    np.testing.assert_allclose(export.load_predictor(path)(x[:4]), y_prob[:4], atol=1e-4)
+assert tf.distribute.get_strategy() is strategy  # the strategy is back after the check
 print("TWO DEVICES OK")
 '''
 
