@@ -16,12 +16,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # runtime imports TensorFlow; collecting results must not
     from .runtime import Runtime
 
+#: Fields every record has. ``written_at`` (added later) is not among them: older results files lack it.
 REQUIRED = ("notebook", "dataset", "profile", "sample", "model", "metrics", "train_seconds", "tensorflow", "device")
 
 
 def save(results_dir: str | Path, notebook: str, *, runtime: Runtime, dataset: str, model: str,
          metrics: dict[str, float], train_seconds: float, sample: bool, **extra: Any) -> Path:
     """Write ``results_dir/<notebook>.json`` and return its path.
+
+    The record holds the run's settings and ``written_at``, the UTC time it was written (ISO 8601, to the
+    second), so a stale file from an earlier run can be told from a fresh one whatever its file time says.
 
     Args:
         notebook: The notebook's file stem, e.g. ``"02_cnn_from_scratch"``.
@@ -33,6 +37,7 @@ def save(results_dir: str | Path, notebook: str, *, runtime: Runtime, dataset: s
         sample: True when the run used a generated sample rather than the real data.
         extra: Anything else worth keeping (article figures, per-model tables, ...); must be JSON-able.
     """
+    now = datetime.now(UTC)
     record = {
         "notebook": notebook,
         "dataset": dataset,
@@ -51,7 +56,8 @@ def save(results_dir: str | Path, notebook: str, *, runtime: Runtime, dataset: s
         "precision": runtime.precision,
         "xla": runtime.xla,
         "strategy": runtime.strategy,
-        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "date": now.strftime("%Y-%m-%d"),
+        "written_at": now.isoformat(timespec="seconds"),
         **{key: _clean(value) for key, value in extra.items()},
     }
     path = Path(results_dir) / f"{notebook}.json"

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -53,9 +54,17 @@ def run(tmp_path, samples_home):
 
 
 def write_result(out: Path, stem: str, record: dict | None = None) -> Path:
+    """Write a results record (by default one ``helpers.results.save`` would write now) and return its path."""
     path = out / "results" / f"{stem}.json"
-    path.write_text(json.dumps(record if record is not None else {"notebook": stem, "metrics": {}}) + "\n")
+    if record is None:
+        record = {"notebook": stem, "metrics": {}, "written_at": stamp()}
+    path.write_text(json.dumps(record) + "\n")
     return path
+
+
+def stamp(seconds_ago: float = 0) -> str:
+    """A ``written_at`` value as ``helpers.results.save`` writes it: UTC, ISO 8601, whole seconds."""
+    return (datetime.now(UTC) - timedelta(seconds=seconds_ago)).isoformat(timespec="seconds")
 
 
 def age(path: Path, seconds: float) -> None:
@@ -107,7 +116,21 @@ def missing_results(out, data_home, sources):
 
 
 def results_not_rewritten(out, data_home, sources):
-    age(out / "results" / "00_start_here.json", 120)  # older than the executed notebook: the first run's
+    # The first run's record, written before the executed notebook was saved; copied since, so the file is new.
+    write_result(out, "00_start_here", {"notebook": "00_start_here", "written_at": stamp(120)})
+
+
+def old_results_not_rewritten(out, data_home, sources):
+    # A record of older helpers (no written_at): its file time, older than the executed notebook, tells.
+    age(write_result(out, "00_start_here", {"notebook": "00_start_here"}), 120)
+
+
+def written_at_not_a_time(out, data_home, sources):
+    write_result(out, "00_start_here", {"notebook": "00_start_here", "written_at": "yesterday"})
+
+
+def written_at_without_time_zone(out, data_home, sources):
+    write_result(out, "00_start_here", {"notebook": "00_start_here", "written_at": "2026-01-01T12:00:00"})
 
 
 def results_without_notebook(out, data_home, sources):
@@ -188,7 +211,10 @@ def copied_results_folder(out, data_home, sources):
 
 BROKEN = {
     missing_results: ["results: ", "02_cnn_from_scratch.json is missing"],
-    results_not_rewritten: ["results: 00_start_here.json was not written again by the second run"],
+    results_not_rewritten: ["results: 00_start_here.json was not written again by the second run (written_at "],
+    old_results_not_rewritten: ["results: 00_start_here.json was not written again by the second run (file modified "],
+    written_at_not_a_time: ["results: 00_start_here.json has written_at 'yesterday', not an ISO 8601 time"],
+    written_at_without_time_zone: ["results: 00_start_here.json has written_at '2026-01-01T12:00:00' without a time"],
     results_without_notebook: ["results: 03_data_augmentation.json belongs to no executed notebook"],
     half_written_results: ["results: 00_start_here.json is not readable JSON (JSONDecodeError)"],
     results_of_another_notebook: ["results: 00_start_here.json names notebook '02_cnn_from_scratch'"],
@@ -222,6 +248,35 @@ def test_each_breakage_is_reported(run, breakage, capsys):
     out, data_home, sources = run
     assert main([str(out), "--data-home", str(data_home), "--sources", str(sources)]) == 1
     assert capsys.readouterr().out.splitlines() == problems
+
+
+def test_results_of_older_helpers_without_written_at_fall_back_to_the_file_time(run):
+    out = run[0]
+    write_result(out, "00_start_here", {"notebook": "00_start_here", "metrics": {}})  # written now, no written_at
+    assert problems_of(run) == []
+
+
+def test_written_at_wins_over_the_file_time(run):
+    out = run[0]
+    path = write_result(out, "00_start_here")
+    age(path, 3600)  # the file time says "an hour old" (copied with its times kept); written_at says "now"
+    assert problems_of(run) == []
+
+
+@pytest.mark.parametrize(("written", "rewritten"), [(-1, False), (0, False), (1, True), (30, True)])
+def test_written_at_counts_from_the_second_after_the_notebook_was_saved(run, written, rewritten):
+    """``written_at`` has whole seconds: only a later second than the notebook's save proves a second run."""
+    out = run[0]
+    notebook = out / "notebooks" / "00_start_here.ipynb"
+    saved = datetime(2026, 1, 2, 3, 4, 5, 600_000, tzinfo=UTC)  # saved at 03:04:05.6
+    ns = int(saved.timestamp()) * 10**9 + 600_000_000
+    os.utime(notebook, ns=(ns, ns))
+    moment = (saved.replace(microsecond=0) + timedelta(seconds=written)).isoformat(timespec="seconds")
+    write_result(out, "00_start_here", {"notebook": "00_start_here", "written_at": moment})
+    problems = problems_of(run)
+    assert problems == ([] if rewritten else [
+        "results: 00_start_here.json was not written again by the second run "
+        f"(written_at {moment[11:19]}.000 UTC, not after the executed notebook was saved at 03:04:05.600 UTC)"])
 
 
 def test_no_executed_notebooks(tmp_path, capsys):

@@ -297,6 +297,76 @@ def test_image_problem_reasons(tmp_path, make, reason):
     assert image_problem(path) == reason
 
 
+def _cut(path, missing):
+    """Remove the last ``missing`` bytes of ``path`` (an interrupted copy)."""
+    path.write_bytes(path.read_bytes()[:-missing])
+    return path
+
+
+def _append(path, extra):
+    path.write_bytes(path.read_bytes() + extra)
+    return path
+
+
+@pytest.mark.parametrize(
+    "make, reason, decodes",
+    [
+        (lambda d: _cut(write_image(d / "t.png"), 2), "truncated PNG", False),  # "IEND" is there, its CRC is not
+        (lambda d: _cut(write_image(d / "t.gif", size=(20, 16)), 1), "truncated GIF", True),  # stricter than TF
+        (lambda d: _cut(write_image(d / "t.gif", size=(20, 16)), 2), "truncated GIF", False),
+        (lambda d: _cut(write_image(d / "t.bmp", size=(5, 3)), 1), "truncated BMP", False),
+        (lambda d: _append(write_image(d / "t.bmp", size=(5, 3)), b"\0\0"), "BMP with 2 byte(s) after its pixels",
+         False),
+        (lambda d: write_image(d / "mono.bmp", mode="1"), "1-bit BMP images are not supported", False),
+        (lambda d: write_image(d / "palette.bmp", mode="P"),
+         "palette BMP images are not supported (TensorFlow would read them as grey)", True),  # wrong colours
+    ],
+    ids=["PNG without its last 2 bytes", "GIF without its trailer", "GIF without its last block end",
+         "BMP without its last byte", "BMP with 2 bytes too many", "1-bit BMP", "palette BMP"],
+)
+def test_image_problem_reasons_for_files_tensorflow_gets_wrong(tmp_path, make, reason, decodes):
+    """Files Pillow opens and loads, but TensorFlow cannot decode (or, for a palette BMP, decodes wrongly)."""
+    path = make(tmp_path)
+    assert image_problem(path) == reason
+    assert _decodes(path) == decodes
+
+
+def test_tensorflow_reads_a_palette_bmp_as_grey(tmp_path):
+    """Why palette BMPs are rejected: TensorFlow ignores the palette, so a coloured image comes out grey."""
+    path = write_image(tmp_path / "palette.bmp", GLACIER, mode="P")
+    pixel = decode_image(tf.constant(str(path)), (8, 8)).numpy().reshape(-1, 3).mean(axis=0)
+    assert np.ptp(pixel) == 0 and np.ptp(class_colour(GLACIER)) > 50
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L"])
+@pytest.mark.parametrize("width", [1, 2, 3, 4, 5])
+def test_bmps_of_every_row_padding_are_accepted(tmp_path, mode, width):
+    """A whole BMP passes the size check whatever padding its rows need, and decodes."""
+    path = write_image(tmp_path / "ok.bmp", size=(width, 3), mode=mode)
+    assert image_problem(path) is None
+    assert _decodes(path)
+
+
+@pytest.mark.parametrize("name", ["t.png", "t.jpg"])
+def test_bytes_after_the_end_of_a_png_or_jpeg_are_accepted(tmp_path, name):
+    """TensorFlow stops at the end chunk or marker: what follows (padding, another tool's data) does no harm."""
+    path = _append(write_image(tmp_path / name), b"\0\0trailing data")
+    assert image_problem(path) is None
+    assert _decodes(path)
+
+
+def test_a_bmp_larger_than_tensorflow_decodes_is_reported(tmp_path, monkeypatch):
+    """With Pillow's own size limit lifted, the BMP header still says the image is too large for TensorFlow."""
+    from PIL import Image
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)
+    path = write_image(tmp_path / "big.bmp", size=(4, 4))
+    data = bytearray(path.read_bytes())
+    data[18:26] = (20_000).to_bytes(4, "little") * 2  # width and height
+    path.write_bytes(bytes(data))
+    assert image_problem(path) == "image too large (20000 x 20000 pixels)"
+
+
 def test_image_problem_on_a_half_jpeg_is_not_none(tmp_path):
     assert image_problem(truncate(write_noise_jpeg(tmp_path / "a.jpg"), 0.5)) is not None
     assert image_problem(truncate(write_image(tmp_path / "b.jpg"), 0.5)) is not None

@@ -31,6 +31,7 @@ from layout_fixtures import (
     build_odonata,
     colour_labels,
     data_warnings,
+    write_image,
 )
 
 from helpers import datasets
@@ -321,3 +322,61 @@ def test_missing_root_raises_file_not_found_with_the_path(tmp_path, name):
 def test_layout_error_is_a_file_not_found_error():
     """Code that catches FileNotFoundError for a bad DATA_DIR also catches a wrong layout."""
     assert issubclass(LayoutError, FileNotFoundError)
+
+
+# --------------------------------------------------------------------------------------------------
+# A layout without training images
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["intel", "food5k"])
+def test_a_training_split_without_images_is_a_layout_error_naming_it(tmp_path, name):
+    if name == "intel":
+        build_intel(tmp_path, per_class=1, test_per_class=1, pred=0)
+        train = tmp_path / "seg_train" / "seg_train"
+        images = sorted(train.glob("*/*.jpg"))
+        for image in images:
+            image.write_bytes(b"")  # empty files: the class folders are there, their images are not usable
+        reason = "(empty file)"
+        expected = "Expected image files (.bmp, .gif, .jpeg, .jpg, .png, .webp) in its class folders (buildings, "
+    else:
+        train = build_food5k_epfl(tmp_path, per_class=1) / "training"
+        images = sorted(train.glob("*.jpg"))
+        for image in images:
+            image.write_text("<html>403 Forbidden</html>")  # what a failed download saves
+        reason = "(not a readable image)"
+        expected = "Expected image files named {ClassID}_{ImageID}.jpg (1 = food, 0 = non-food) directly in it"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the error names the skipped files itself: no warning before it
+        with pytest.raises(LayoutError) as err:
+            datasets.load(name, tmp_path, image_size=SIZE, batch_size=4)  # not "buffer_size must be greater than zero"
+    message = str(err.value)
+    assert message.startswith(f"{info(name).title}: the training split {train} holds no usable image.")
+    assert f"Skipped {len(images)} item(s) under {train} that are not usable images: " in message and reason in message
+    assert expected in message and "DATA_DIR" in message
+
+
+def test_a_layout_without_training_images_does_not_hide_another_one(tmp_path):
+    """A stray ``1_5.jpg`` that is no image beside Food-5K's class folders: the EPFL layout has no usable training
+    image, so the search goes on and finds the folder layout."""
+    build_food5k_folders(tmp_path, per_class=2)
+    (tmp_path / "training" / "1_5.jpg").write_text("not an image")
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        found = locate(info("food5k"), tmp_path)
+    assert found.layout == "food5k_folders"
+    assert len(found.files["train"]) == 4
+    messages = data_warnings(record)
+    assert len(messages) == 1 and "1_5.jpg (file outside the class folders)" in messages[0]
+
+
+@pytest.mark.parametrize("name", ["1_7.jpg\n", "1_\u0667.jpg", "\u0661_7.jpg", "1_7.jpg.part", "1_7.jpgx"])
+def test_food5k_names_are_matched_whole_with_ascii_digits(tmp_path, name):
+    top = build_food5k_epfl(tmp_path, per_class=1)
+    write_image(top / "training" / name, 1, fmt="JPEG")
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        found = locate(info("food5k"), tmp_path)
+    assert top / "training" / name not in found.files["train"]
+    assert len(found.files["train"]) == 2
+    assert any(name in message for message in data_warnings(record))

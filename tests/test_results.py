@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -23,6 +24,27 @@ def test_save_writes_the_required_fields(tmp_path):
     assert record["train_seconds"] == 3.1 and record["sample"] is True
     assert record["tensorflow"] == "2.21.0" and record["device"] == "CPU (2 cores)"
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_save_stamps_each_record_with_the_utc_second_it_was_written(tmp_path):
+    before = datetime.now(UTC).replace(microsecond=0)
+    path = results.save(tmp_path, "x", runtime=RT, dataset="d", model="m", metrics={}, train_seconds=0, sample=True)
+    after = datetime.now(UTC)
+    stamp = json.loads(path.read_text())["written_at"]
+    assert len(stamp) == len("2026-01-02T03:04:05+00:00") and stamp.endswith("+00:00")  # ISO 8601, seconds, UTC
+    written = datetime.fromisoformat(stamp)
+    assert written.utcoffset() == timedelta(0) and written.microsecond == 0
+    assert before <= written <= after
+    assert json.loads(path.read_text())["date"] == stamp[:10]
+
+
+def test_written_at_is_not_required_so_older_records_still_collect(tmp_path):
+    assert "written_at" not in results.REQUIRED
+    path = results.save(tmp_path, "old", runtime=RT, dataset="d", model="m", metrics={}, train_seconds=0, sample=True)
+    record = json.loads(path.read_text())
+    del record["written_at"]
+    path.write_text(json.dumps(record))
+    assert [r["notebook"] for r in results.collect(tmp_path)] == ["old"]
 
 
 def test_collect_and_table(tmp_path):

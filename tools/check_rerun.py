@@ -8,8 +8,10 @@
 parameters, same folders). Run this after nbval. It checks that
 
 - **results**: ``OUT/results`` holds exactly one valid ``<notebook>.json`` per executed notebook, each
-  written again by the second run. Results files carry no run identifier (only a date), so "written
-  again" means: modified after the executed notebook itself was saved at the end of the first run.
+  written again by the second run: its ``written_at`` (the UTC second ``helpers.results.save`` wrote it)
+  is later than the second in which the executed notebook itself was saved at the end of the first run.
+  The time inside the record is used because a file's modification time changes when the file is
+  copied or touched; records of older helpers, without ``written_at``, fall back to the file's time.
 - **working folders**: ``OUT/notebooks`` (the second run's working folder) and ``notebooks/`` (the
   first run's) hold nothing but notebooks: anything else was written by a notebook to a relative path.
 - **samples**: every generated sample under the data home (a folder holding ``COURSE_SAMPLE.json``)
@@ -31,7 +33,7 @@ import os
 import re
 import sys
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,35 +116,59 @@ def check_results(out: Path) -> list[str]:
         if result is None:
             problems.append(f"results: {results_dir / (stem + '.json')} is missing (the notebook saved no results)")
             continue
-        problems += _check_record(result, stem)
-        written, saved = result.stat().st_mtime_ns, notebook.stat().st_mtime_ns
-        if written <= saved:
-            problems.append(
-                f"results: {result.name} was not written again by the second run (written {_clock(written)}, "
-                f"before the executed notebook was saved at {_clock(saved)})"
-            )
+        record, record_problems = _read_record(result, stem)
+        problems += record_problems
+        if record is not None:
+            problems += _check_rewritten(result, record, notebook)
     for stem in sorted(set(found) - set(notebooks)):
         problems.append(f"results: {found[stem].name} belongs to no executed notebook (left by another run?)")
     return problems
 
 
-def _check_record(path: Path, stem: str) -> list[str]:
+def _read_record(path: Path, stem: str) -> tuple[dict | None, list[str]]:
+    """The record in ``path`` and its problems (unreadable, or about another notebook)."""
     try:
         record = json.loads(path.read_text())
     except (OSError, ValueError) as err:
-        return [f"results: {path.name} is not readable JSON ({type(err).__name__}): a half-written file?"]
+        return None, [f"results: {path.name} is not readable JSON ({type(err).__name__}): a half-written file?"]
     if not isinstance(record, dict) or record.get("notebook") != stem:
         notebook = record.get("notebook") if isinstance(record, dict) else None
-        return [f"results: {path.name} names notebook {notebook!r}, not {stem!r}"]
-    return []
+        return None, [f"results: {path.name} names notebook {notebook!r}, not {stem!r}"]
+    return record, []
+
+
+def _check_rewritten(path: Path, record: dict, notebook: Path) -> list[str]:
+    """A problem if the record was written before the second run: no later than the executed notebook's save.
+
+    ``written_at`` has whole seconds: a record counts as rewritten when it was written in a later second
+    than the notebook was saved (the second run re-executes the whole notebook, which takes longer).
+    """
+    saved = datetime.fromtimestamp(notebook.stat().st_mtime_ns / 1e9, UTC)
+    stamp = record.get("written_at")
+    if stamp is None:  # a record of older helpers: only its file time tells
+        written, how = datetime.fromtimestamp(path.stat().st_mtime_ns / 1e9, UTC), "file modified"
+        fresh = written > saved
+    else:
+        try:
+            written, how = datetime.fromisoformat(str(stamp)), "written_at"
+        except ValueError:
+            return [f"results: {path.name} has written_at {stamp!r}, not an ISO 8601 time"]
+        if written.tzinfo is None:
+            return [f"results: {path.name} has written_at {stamp!r} without a time zone (helpers.results writes UTC)"]
+        fresh = written > saved.replace(microsecond=0)
+    if fresh:
+        return []
+    return [f"results: {path.name} was not written again by the second run ({how} {_clock(written)}, "
+            f"not after the executed notebook was saved at {_clock(saved)})"]
 
 
 def _count(items: list, noun: str) -> str:
     return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
 
 
-def _clock(ns: int) -> str:
-    return datetime.fromtimestamp(ns / 1e9).strftime("%H:%M:%S.%f")[:-3]
+def _clock(moment: datetime) -> str:
+    """``moment`` as a UTC time of day to the millisecond, e.g. ``14:05:09.120 UTC``."""
+    return moment.astimezone(UTC).strftime("%H:%M:%S.%f")[:-3] + " UTC"
 
 
 def check_working_folder(folder: Path) -> list[str]:

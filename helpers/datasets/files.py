@@ -8,6 +8,8 @@ check every file cheaply (its header and its last bytes, no full decode) before 
 
 from __future__ import annotations
 
+import re
+import struct
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +23,16 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"})
 DECODABLE_FORMATS = frozenset({"JPEG", "MPO", "PNG", "BMP", "GIF", "WEBP"})
 #: Folders that archives and operating systems add and that never hold data.
 IGNORED_DIRS = frozenset({"__MACOSX", ".ipynb_checkpoints", "@eaDir"})
+#: Bytes read from the end of a file to look for its end marker.
+TAIL_BYTES = 1024
+#: A PNG's last chunk: length 0, type ``IEND``, CRC.
+PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+#: A GIF's last bytes: the block terminator of its last block, then the trailer ``;``.
+GIF_END = b"\x00;"
+#: The BMP header bytes TensorFlow reads (pixel offset, width, height, bits per pixel).
+BMP_HEADER_BYTES = 32
+#: TensorFlow decodes BMPs of fewer pixels than this only.
+BMP_MAX_PIXELS = (2**31 - 1) // 8
 
 
 class DataWarning(UserWarning):
@@ -36,17 +48,16 @@ class Skipped:
     def add(self, path: Path, reason: str) -> None:
         self.items.append((path, reason))
 
-    def warn(self, where: Path, limit: int = 8) -> None:
-        """Emit one :class:`DataWarning` that names the skipped items (nothing if none were skipped)."""
-        if not self.items:
-            return
+    def describe(self, where: Path, limit: int = 8) -> str:
+        """One sentence naming the skipped items, relative to ``where`` (the first ``limit`` of them)."""
         shown = "; ".join(f"{_short(p, where)} ({why})" for p, why in self.items[:limit])
         more = f"; and {len(self.items) - limit} more" if len(self.items) > limit else ""
-        warnings.warn(
-            f"Skipped {len(self.items)} item(s) under {where} that are not usable images: {shown}{more}.",
-            DataWarning,
-            stacklevel=3,
-        )
+        return f"Skipped {len(self.items)} item(s) under {where} that are not usable images: {shown}{more}."
+
+    def warn(self, where: Path, limit: int = 8) -> None:
+        """Emit one :class:`DataWarning` that names the skipped items (nothing if none were skipped)."""
+        if self.items:
+            warnings.warn(self.describe(where, limit), DataWarning, stacklevel=3)
 
 
 def _short(path: Path, where: Path) -> str:
@@ -64,10 +75,13 @@ def is_hidden(path: Path) -> bool:
 def image_problem(path: Path) -> str | None:
     """Return why ``path`` cannot be used as an image, or ``None`` when it is fine.
 
-    The check is cheap for JPEG and PNG, the formats of every course dataset (header and tail only,
-    so it can run over tens of thousands of files): empty files, unknown formats, formats TensorFlow
-    cannot decode, and files whose end marker is missing (the usual result of an interrupted copy).
-    The rare BMP, GIF and WebP files are decoded in full, since they have no end marker to check.
+    The check is cheap (it reads the header and the last bytes, no full decode), so it can run over
+    tens of thousands of files. It catches empty files, unknown formats, formats TensorFlow cannot
+    decode, images too large to open safely, and files cut short (the usual result of an interrupted
+    copy): a JPEG without its end marker, a PNG without its whole ``IEND`` chunk, a GIF without its
+    trailer, a BMP shorter or longer than its header says. The rare GIF and WebP files are also
+    decoded in full. Damage in the middle of a JPEG or PNG is not looked for: that needs a full read
+    or decode of every file.
     """
     if path.suffix.lower() not in IMAGE_EXTENSIONS:
         return "not an image file"
@@ -79,21 +93,60 @@ def image_problem(path: Path) -> str | None:
             fmt, mode = im.format, im.mode
             if fmt not in DECODABLE_FORMATS:
                 return f"{fmt} images are not supported"
-            if fmt == "BMP" and mode == "1":
-                return "1-bit BMP images are not supported"
-            if fmt in {"BMP", "GIF", "WEBP"}:
-                im.load()  # no end marker to look for: decode it
+            if fmt in {"GIF", "WEBP"}:
+                im.load()  # rare formats: decode them in full
         with path.open("rb") as f:
-            f.seek(max(0, size - 1024))
+            head = f.read(BMP_HEADER_BYTES) if fmt == "BMP" else b""
+            f.seek(max(0, size - TAIL_BYTES))
             tail = f.read()
+    except Image.DecompressionBombError as err:  # not an OSError: Pillow refuses to open it
+        return _too_large(err)
     except UnidentifiedImageError:
         return "not a readable image"
     except OSError as err:
         return f"unreadable ({err.__class__.__name__})"
     if fmt in {"JPEG", "MPO"} and b"\xff\xd9" not in tail:
         return "truncated JPEG"
-    if fmt == "PNG" and b"IEND" not in tail:
+    if fmt == "PNG" and PNG_END not in tail:  # the whole chunk: a cut CRC leaves "IEND" in place
         return "truncated PNG"
+    if fmt == "GIF" and not tail.endswith(GIF_END):
+        return "truncated GIF"
+    if fmt == "BMP":
+        return _bmp_problem(head, size, mode)
+    return None
+
+
+def _too_large(err: Exception) -> str:
+    """The reason for an image Pillow refuses to open (more pixels than its decompression-bomb limit)."""
+    pixels = re.search(r"\((\d+) pixels\)", str(err))
+    return f"image too large ({int(pixels.group(1)):,} pixels)" if pixels else "image too large"
+
+
+def _bmp_problem(head: bytes, size: int, mode: str) -> str | None:
+    """Why TensorFlow's BMP decoder would reject a BMP with this header and file size, or ``None``.
+
+    TensorFlow reads the pixel-data offset, width, height and bits per pixel from the header, accepts
+    8, 24 and 32 bits per pixel only, and requires the file to hold exactly the offset plus every row
+    (padded to a multiple of 4 bytes): a byte missing or a byte too many fails the decode.
+    """
+    if len(head) < BMP_HEADER_BYTES:
+        return "truncated BMP"
+    (offset,) = struct.unpack_from("<i", head, 10)
+    width, height = struct.unpack_from("<ii", head, 18)
+    (bits,) = struct.unpack_from("<h", head, 28)
+    if bits not in (8, 24, 32):
+        return f"{bits}-bit BMP images are not supported"
+    if mode == "P":
+        return "palette BMP images are not supported (TensorFlow would read them as grey)"
+    if width <= 0 or height == 0 or offset < 0:
+        return "damaged BMP header"
+    if width * abs(height) >= BMP_MAX_PIXELS:
+        return f"image too large ({width} x {abs(height)} pixels)"
+    expected = offset + (bits // 8 * width + 3) // 4 * 4 * abs(height)
+    if size < expected:
+        return "truncated BMP"
+    if size > expected:
+        return f"BMP with {size - expected} byte(s) after its pixels"
     return None
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from .. import progress
 from .catalog import DatasetInfo
-from .files import Skipped, is_hidden, list_images, subfolders
+from .files import IMAGE_EXTENSIONS, Skipped, is_hidden, list_images, subfolders
 from .samples import MARKER
 
 #: How deep below the given root the search goes (Fruits-360 nests the splits three levels down).
@@ -23,11 +23,17 @@ SEARCH_DEPTH = 4
 #: Fruits-360 branches that must never be mixed into the 100x100 data.
 FRUITS_OTHER_BRANCHES = ("original-size", "original_size", "multi", "3-body-problem", "meta")
 #: Food-5K's EPFL file names: ``{ClassID}_{ImageID}.jpg`` with 1 = food and 0 = non-food.
-FOOD5K_FILE_NAME = re.compile(r"^([01])_(\d+)\.jpe?g$", re.IGNORECASE)
+#: ASCII digits only (``\d`` matches every script's digits) and nothing after the extension (``$`` would
+#: accept a trailing newline): use it with ``fullmatch``.
+FOOD5K_FILE_NAME = re.compile(r"([01])_([0-9]+)\.jpe?g", re.IGNORECASE | re.ASCII)
 
 
 class LayoutError(FileNotFoundError):
     """The folder holds no layout the loader recognises for this dataset."""
+
+
+class _NoTrainingImages(LayoutError):
+    """A layout matched, but its training split holds no usable image (``locate`` then looks further)."""
 
 
 @dataclass(frozen=True)
@@ -81,21 +87,30 @@ class Found:
 def locate(dataset: DatasetInfo, root: Path) -> Found:
     """Find ``dataset``'s splits under ``root`` and list their image files and labels.
 
+    A layout whose training split holds no usable image does not count: the search goes on, and if
+    nothing else is found the error is about that training split.
+
     Raises:
         FileNotFoundError: ``root`` does not exist.
-        LayoutError: no accepted layout was found; the message names the dataset, the folder and
-            the layouts that were expected.
+        LayoutError: no accepted layout with training images was found; the message names the dataset,
+            the folder (or the empty training split) and what was expected.
     """
     root = Path(root).expanduser()
     if not root.is_dir():
         raise FileNotFoundError(f"{dataset.title}: the folder {root} does not exist (DATA_DIR={str(root)!r}).")
+    empty: _NoTrainingImages | None = None
     for folder in _candidates(root):
         if dataset.name == "fruits360" and _is_other_fruits_branch(folder, root):
             continue
         for layout in (LAYOUTS[n] for n in dataset.layouts):
             split_dirs = _split_dirs(folder, layout, dataset)
             if split_dirs is not None:
-                return _read(dataset, layout, folder, split_dirs)
+                try:
+                    return _read(dataset, layout, folder, split_dirs)
+                except _NoTrainingImages as err:
+                    empty = empty or err  # the first (shallowest) one, should nothing better turn up
+    if empty is not None:
+        raise LayoutError(str(empty))
     expected = "\n".join(f"  - {LAYOUTS[n].description}" for n in dataset.layouts)
     raise LayoutError(
         f"No {dataset.title} data found in {root}.\nExpected one of these layouts (at any depth up to "
@@ -130,7 +145,7 @@ def _split_dirs(folder: Path, layout: Layout, dataset: DatasetInfo) -> dict[str,
         dirs[split] = _unwrap(path)
     first = dirs["train"]
     if layout.labels == "food5k_names":
-        return dirs if any(FOOD5K_FILE_NAME.match(p.name) for p in first.iterdir()) else None
+        return dirs if any(FOOD5K_FILE_NAME.fullmatch(p.name) for p in first.iterdir()) else None
     if not _visible_dirs(first):
         return None
     if dataset.class_names and not set(dataset.class_names) & {p.name for p in _visible_dirs(first)}:
@@ -158,7 +173,11 @@ def _is_other_fruits_branch(folder: Path, root: Path) -> bool:
 
 
 def _read(dataset: DatasetInfo, layout: Layout, folder: Path, dirs: dict[str, Path]) -> Found:
-    """List every split's files and integer labels; skipped items are reported once per split."""
+    """List every split's files and integer labels; skipped items are reported once per split.
+
+    Raises:
+        _NoTrainingImages: the training split (read first) holds no usable image; nothing is reported.
+    """
     if layout.labels == "food5k_names":
         class_names = list(dataset.class_names or ())
     elif dataset.class_names:
@@ -171,9 +190,30 @@ def _read(dataset: DatasetInfo, layout: Layout, folder: Path, dirs: dict[str, Pa
         reader = _read_named_files if layout.labels == "food5k_names" else read_class_folders
         with progress.bar(desc=f"Checking the {split} images", unit="file") as bar:
             files, labels = reader(path, class_names, skipped, bar)
+        if split == "train" and not files:  # nothing to train on: say so now, not as a tf.data error later
+            raise _NoTrainingImages(_no_training_images(dataset, layout, folder, path, class_names, skipped))
         skipped.warn(path)
         found.files[split], found.labels[split] = files, labels
     return found
+
+
+def _no_training_images(dataset: DatasetInfo, layout: Layout, folder: Path, path: Path, class_names: list[str],
+                        skipped: Skipped) -> str:
+    """The message for a layout whose training split holds no usable image: where, and what was expected."""
+    extensions = ", ".join(sorted(IMAGE_EXTENSIONS))
+    if layout.labels == "food5k_names":
+        expected = "image files named {ClassID}_{ImageID}.jpg (1 = food, 0 = non-food) directly in it"
+    elif class_names:
+        shown = ", ".join(class_names[:6]) + (", ..." if len(class_names) > 6 else "")
+        expected = f"image files ({extensions}) in its class folders ({shown})"
+    else:
+        expected = f"one sub-folder per class holding image files ({extensions})"
+    seen = f"\n{skipped.describe(path)}" if skipped.items else ""
+    return (
+        f"{dataset.title}: the training split {path} holds no usable image.{seen}\nExpected {expected}, "
+        f"as in the layout {layout.description}.\nPut the images there, or pass the folder that holds the "
+        f"complete dataset as DATA_DIR (see datasets.md for how to get '{dataset.name}')."
+    )
 
 
 def _has_files(folder: Path) -> bool:
@@ -208,7 +248,7 @@ def _read_named_files(split_dir: Path, class_names: list[str], skipped: Skipped,
     files: list[Path] = []
     labels: list[int] = []
     for path in list_images(split_dir, skipped, bar):
-        match = FOOD5K_FILE_NAME.match(path.name)
+        match = FOOD5K_FILE_NAME.fullmatch(path.name)
         if match is None:
             skipped.add(path, "file name is not {ClassID}_{ImageID}.jpg")
             continue
