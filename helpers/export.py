@@ -105,9 +105,6 @@ def load_predictor(path):
     except ImportError:
         pass
     model = keras.saving.load_model(path, safe_mode=True)
-    strategy = getattr(model, "distribute_strategy", None)
-    if strategy is not None and strategy.num_replicas_in_sync > 1:  # predict_on_batch repeats the batch per GPU
-        return lambda x: np.asarray(model(x, training=False))
     return lambda x: np.asarray(model.predict_on_batch(x))
 
 
