@@ -2,8 +2,8 @@
 
 The two-phase recipe of chapter 07:
 
-1. Train a new head on a frozen backbone (:func:`helpers.models.transfer_model` builds it, calling the
-   backbone with ``training=False``).
+1. Train a new head on a frozen backbone (:func:`helpers.models.transfer_model` builds it with
+   ``base.trainable = False``).
 2. Unfreeze the backbone's top layers with :func:`unfreeze_top`, **compile again** (Keras applies a
    change of ``trainable`` when the model is compiled), check that the number of trainable weights
    grew, and train on with a small learning rate.
@@ -11,7 +11,9 @@ The two-phase recipe of chapter 07:
 :func:`unfreeze_top` keeps every BatchNormalization layer frozen: its scale and offset are not
 trained and, because a BatchNormalization layer whose ``trainable`` is ``False`` always runs in
 inference mode in Keras 3, its moving mean and variance (estimated on ImageNet) are not replaced by
-the statistics of small fine-tuning batches. The other functions measure what fine-tuning does:
+the statistics of small fine-tuning batches. Calling the backbone with ``training=False`` does **not**
+do this in Keras 3: ``fit`` passes ``training=True`` down and it wins; :func:`batchnorm_demo` shows it
+on a toy model (chapters 05, 07 and 08 run it). The other functions measure what fine-tuning does:
 how far the weights move (:func:`relative_change`) and how much the features change
 (:func:`pooled_features`, :func:`mean_cosine_similarity`); :func:`undo_afterwards` runs an
 experiment on a trained model and puts it back as it was.
@@ -26,9 +28,10 @@ from typing import Any
 
 import keras
 import numpy as np
+import pandas as pd
 
 __all__ = [
-    "batchnorm_layers", "estimate_batchnorm_statistics", "mean_cosine_similarity", "pooled_features",
+    "batchnorm_demo", "batchnorm_layers", "estimate_batchnorm_statistics", "mean_cosine_similarity", "pooled_features",
     "relative_change", "snapshot", "trainable_counts", "undo_afterwards", "unfreeze_top",
 ]
 
@@ -242,3 +245,43 @@ def undo_afterwards(model: keras.Model) -> Iterator[keras.Model]:
         if optimizer is not None:
             for variable, value in zip(optimizer.variables, state, strict=True):
                 variable.assign(value)
+
+
+def batchnorm_demo(seed: int = 0) -> pd.DataFrame:
+    """What keeps a BatchNormalization layer frozen in Keras 3, measured on a toy model.
+
+    Builds, four times, a tiny "backbone" (Dense > BatchNormalization > Dropout) inside a model whose head
+    is trained with ``fit`` for one step on inputs far from the layer's statistics, and reports whether the
+    BatchNormalization layer's moving mean changed and whether its scale (gamma) was trained. The four
+    cases cross the layer's ``trainable`` flag with the way the backbone is called (``base(x)`` or
+    ``base(x, training=False)``). In Keras 3 only ``trainable = False`` on the layer keeps both still:
+    ``fit`` calls the model with ``training=True`` and that overrides the ``training=False`` recorded when
+    the functional model was built. Used by chapters 05, 07 and 08; ``tests/test_keras_behaviour.py``
+    checks the same facts on every supported Keras.
+
+    Returns:
+        One row per case: ``bn.trainable``, ``backbone called with``, ``moving mean changed``,
+        ``gamma trained``.
+    """
+    rng = np.random.default_rng(seed)
+    x = rng.normal(3.0, 1.0, (64, 8)).astype("float32")
+    y = rng.integers(0, 2, 64)
+    rows = []
+    for bn_trainable in (True, False):
+        for call in ("base(x)", "base(x, training=False)"):
+            keras.utils.set_random_seed(seed)
+            base_in = keras.Input((8,))
+            h = keras.layers.BatchNormalization(name="bn")(keras.layers.Dense(8)(base_in))
+            base = keras.Model(base_in, keras.layers.Dropout(0.5)(h), name="base")
+            bn = base.get_layer("bn")
+            bn.trainable = bn_trainable
+            inputs = keras.Input((8,))
+            features = base(inputs) if call == "base(x)" else base(inputs, training=False)
+            model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(features))
+            model.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+            mean, gamma = snapshot([bn.moving_mean, bn.gamma])
+            model.fit(x, y, batch_size=64, epochs=1, verbose=0)
+            rows.append({"bn.trainable": bn_trainable, "backbone called with": call,
+                         "moving mean changed": bool(not np.allclose(mean, np.asarray(bn.moving_mean))),
+                         "gamma trained": bool(not np.allclose(gamma, np.asarray(bn.gamma)))})
+    return pd.DataFrame(rows)

@@ -118,11 +118,15 @@ def scratch_cnn(
     augmentation: keras.Layer | None = None,
     name: str = "scratch_cnn",
 ) -> keras.Model:
-    """A plain CNN: blocks of Conv2D (3x3, ReLU) then MaxPooling then Dropout, then Dense layers.
+    """The course's plain CNN: blocks of Conv2D (3x3, ReLU, same padding), MaxPooling, Dropout; then Dense layers.
 
-    With ``convs_per_block=1`` it is the small CNN of the Intel article; with 2 it is the VGG-style
-    network of the odonata article. Binary problems (``num_classes == 2``) still use a 2-way softmax,
-    so every chapter uses the same loss and metrics.
+    Chapter 02 writes it out layer by layer and checks it equals this function; chapters 03, 04 and 08
+    reuse it. It is the course's recipe, not an article's: with ``convs_per_block=1`` it has the shape of
+    the Intel article's network (three conv-pool blocks, ``Dense(128)``) but doubles the filters and pads,
+    and with 2 it follows the odonata article's description (VGG-style pairs of convolutions). The
+    articles' own networks are :func:`intel_article_cnn` and, as far as its text goes, chapter 04's.
+    Binary problems (``num_classes == 2``) still use a 2-way softmax, so every chapter uses the same loss
+    and metrics.
     """
     inputs = keras.Input(shape=input_shape, name="image")
     x = augmentation(inputs) if augmentation is not None else inputs
@@ -140,6 +144,29 @@ def scratch_cnn(
     return keras.Model(inputs, outputs, name=name)
 
 
+def intel_article_cnn(input_shape: tuple[int, int, int], num_classes: int, *, name: str = "article_cnn"
+                      ) -> keras.Model:
+    """The Intel article's small CNN, layer for layer (chapters 02 and 03, ``RECIPE = "article"``).
+
+    Three ``Conv2D(32, 3)`` without padding, each followed by ``MaxPooling2D``; ``Dropout(0.5)`` after the
+    first block and ``Dropout(0.3)`` after the second, none after the third; ``Flatten``, ``Dense(128)``
+    and a softmax output (see ``helpers.articles.get("intel_scratch").recipe["architecture"]``). The
+    article divided its images by 255 before the model; here a ``Rescaling`` layer does it, so the model
+    takes the course pipeline's [0, 255] images. Chapter 02 writes it out and checks it equals this.
+    """
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = layers.Rescaling(1.0 / 255, name="rescale")(inputs)
+    for i, rate in enumerate((0.5, 0.3, None), start=1):
+        x = layers.Conv2D(32, 3, activation="relu", name=f"conv{i}")(x)
+        x = layers.MaxPooling2D(name=f"pool{i}")(x)
+        if rate is not None:
+            x = layers.Dropout(rate, name=f"dropout{i}")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(128, activation="relu", name="dense")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="predictions")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
 def transfer_model(
     backbone_name: str,
     num_classes: int,
@@ -152,9 +179,12 @@ def transfer_model(
 ) -> tuple[keras.Model, keras.Model]:
     """A frozen backbone with a new classification head; returns ``(model, base)``.
 
-    The backbone is called with ``training=False`` so its BatchNormalization layers stay in inference
-    mode even after ``base.trainable = True`` (the safe way to fine-tune). Its own preprocessing is
-    inside the model, so the model takes [0, 255] images.
+    The backbone is frozen with ``base.trainable = False``: that is what keeps its weights and its
+    BatchNormalization statistics still while the head trains. The ``training=False`` in the call does
+    not: in Keras 3, ``fit`` passes ``training=True`` down and it overrides the recorded value (see
+    :func:`helpers.finetune.batchnorm_demo`). To fine-tune, use :func:`helpers.finetune.unfreeze_top`,
+    which keeps every BatchNormalization layer's ``trainable`` at ``False``. The backbone's own
+    preprocessing is inside the model, so the model takes [0, 255] images.
     """
     spec = backbone(backbone_name)
     size = image_size or spec.size

@@ -16,13 +16,17 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # runtime imports TensorFlow; collecting results must not
     from .runtime import Runtime
 
+#: The recipes a chapter can run: the course's, or the source article's as far as its text goes.
+RECIPES = ("course", "article")
+
 #: Fields every record has. ``written_at`` (added later) is not among them: older results files lack it.
 REQUIRED = ("notebook", "dataset", "profile", "sample", "model", "metrics", "train_seconds", "tensorflow", "device")
 
 
 def save(results_dir: str | Path, notebook: str, *, runtime: Runtime, dataset: str, model: str,
-         metrics: dict[str, float], train_seconds: float, sample: bool, **extra: Any) -> Path:
-    """Write ``results_dir/<notebook>.json`` and return its path.
+         metrics: dict[str, float], train_seconds: float, sample: bool, recipe: str = "course",
+         **extra: Any) -> Path:
+    """Write ``results_dir/<notebook>.json`` (``<notebook>.article.json`` for the article recipe); return its path.
 
     The record holds the run's settings and ``written_at``, the UTC time it was written (ISO 8601, to the
     second), so a stale file from an earlier run can be told from a fresh one whatever its file time says.
@@ -35,11 +39,19 @@ def save(results_dir: str | Path, notebook: str, *, runtime: Runtime, dataset: s
         metrics: Test-split metrics; chapters that train a classifier include ``accuracy``.
         train_seconds: Wall time spent in ``fit``.
         sample: True when the run used a generated sample rather than the real data.
+        recipe: ``"course"`` (our recipe) or ``"article"`` (the source article's, chapters 02-08). An article
+            run is recorded under its own name, ``<notebook>.article``, so both runs of a chapter can sit in
+            one results folder and the results table shows them side by side.
         extra: Anything else worth keeping (article figures, per-model tables, ...); must be JSON-able.
     """
+    if recipe not in RECIPES:
+        raise ValueError(f"recipe must be one of {', '.join(RECIPES)}, not {recipe!r}.")
     now = datetime.now(UTC)
+    name = notebook if recipe == "course" else f"{notebook}.{recipe}"
     record = {
-        "notebook": notebook,
+        "notebook": name,
+        "chapter": notebook,
+        "recipe": recipe,
         "dataset": dataset,
         "profile": runtime.profile,
         "sample": bool(sample),
@@ -60,7 +72,7 @@ def save(results_dir: str | Path, notebook: str, *, runtime: Runtime, dataset: s
         "written_at": now.isoformat(timespec="seconds"),
         **{key: _clean(value) for key, value in extra.items()},
     }
-    path = Path(results_dir) / f"{notebook}.json"
+    path = Path(results_dir) / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(record, indent=2, allow_nan=False) + "\n")
@@ -92,16 +104,26 @@ def collect(results_dir: str | Path) -> list[dict]:
 
 
 def table(records: list[dict]) -> str:
-    """A markdown table of the records; sample runs are marked so nobody mistakes them for real figures."""
-    head = "| notebook | dataset | profile | data | model | test accuracy | article | train s | device | date |"
-    rows = [head, "|" + " --- |" * 10]
+    """A markdown table, one row per chapter: our recipe's test accuracy, the article recipe's, the article's.
+
+    Sample runs are marked so nobody mistakes them for real figures. Article-recipe records (``recipe ==
+    "article"``) fill the "article recipe" column of their chapter's row; a chapter run only with the
+    article recipe still gets a row.
+    """
+    head = ("| notebook | dataset | profile | data | model | test accuracy | article recipe | article's figure "
+            "| train s | device | date |")
+    rows = [head, "|" + " --- |" * 11]
+    by_chapter: dict[str, dict[str, dict]] = {}
     for r in records:
-        acc = r["metrics"].get("accuracy")
-        article = r.get("article_accuracy")
+        by_chapter.setdefault(r.get("chapter", r["notebook"]), {})[r.get("recipe", "course")] = r
+    for chapter, runs in sorted(by_chapter.items()):
+        r = runs.get("course") or runs["article"]
+        ours = _pct(runs["course"]["metrics"].get("accuracy")) if "course" in runs else "not run"
+        article_run = _pct(runs["article"]["metrics"].get("accuracy")) if "article" in runs else ""
         rows.append(
-            f"| {r['notebook']} | {r['dataset']} | {r['profile']} | {'sample' if r['sample'] else 'real'} "
-            f"| {r['model']} | {_pct(acc)} | {_pct(article)} | {r['train_seconds']} | {r['device']} "
-            f"| {r.get('date', '')} |"
+            f"| {chapter} | {r['dataset']} | {r['profile']} | {'sample' if r['sample'] else 'real'} "
+            f"| {r['model']} | {ours} | {article_run} | {_pct(r.get('article_accuracy'))} | {r['train_seconds']} "
+            f"| {r['device']} | {r.get('date', '')} |"
         )
     return "\n".join(rows) + "\n"
 

@@ -90,3 +90,14 @@ def test_weights_can_come_from_a_file(tmp_path):
     _, loaded_base = models.transfer_model("MobileNetV2", 2, image_size=32, weights=path)
     for a, b in zip(base.weights, loaded_base.weights, strict=True):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_intel_article_cnn_is_the_articles_network():
+    """Three valid Conv2D(32, 3), dropout 0.5 and 0.3 after the first two blocks only, Dense(128)."""
+    model = models.intel_article_cnn((150, 150, 3), 6)
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [(c.filters, c.kernel_size, c.padding) for c in convs] == [(32, (3, 3), "valid")] * 3
+    drops = [layer.rate for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
+    assert drops == [0.5, 0.3]
+    assert model.get_layer("flatten").output.shape[-1] == 17 * 17 * 32
+    assert model.output_shape == (None, 6)

@@ -56,7 +56,7 @@ def test_collect_and_table(tmp_path):
     table = results.table(records)
     lines = table.splitlines()
     assert len(lines) == 4
-    assert "| b | x | smoke | sample | m | 25.0% | 90.0% |" in lines[3]
+    assert "| b | x | smoke | sample | m | 25.0% |  | 90.0% |" in lines[3]
     assert "| a | y | smoke | real | m |  |  |" in lines[2]
 
 
@@ -72,3 +72,22 @@ def test_extra_fields_are_cleaned_recursively(tmp_path):
                         history={"loss": np.array([1.0, 0.5])})
     record = json.loads(path.read_text())
     assert record["zoo"] == [{"acc": 0.5, "auc": None}] and record["history"] == {"loss": [1.0, 0.5]}
+
+
+def test_article_recipe_has_its_own_record_and_column(tmp_path):
+    """An article-recipe run is saved as <notebook>.article.json and fills the chapter row's second column."""
+    course = results.save(tmp_path, "02_cnn", runtime=RT, dataset="intel", model="course cnn",
+                          metrics={"accuracy": 0.8}, train_seconds=1, sample=True, article_accuracy=0.7833)
+    article = results.save(tmp_path, "02_cnn", runtime=RT, dataset="intel", model="article cnn",
+                           metrics={"accuracy": 0.7}, train_seconds=1, sample=True, recipe="article",
+                           article_accuracy=0.7833)
+    assert (course.name, article.name) == ("02_cnn.json", "02_cnn.article.json")
+    records = results.collect(tmp_path)
+    assert {(r["notebook"], r["chapter"], r["recipe"]) for r in records} == {
+        ("02_cnn", "02_cnn", "course"), ("02_cnn.article", "02_cnn", "article")}
+    lines = results.table(records).splitlines()
+    assert len(lines) == 3
+    assert "| 02_cnn | intel | smoke | sample | course cnn | 80.0% | 70.0% | 78.3% |" in lines[2]
+    with pytest.raises(ValueError, match="recipe"):
+        results.save(tmp_path, "x", runtime=RT, dataset="d", model="m", metrics={}, train_seconds=0,
+                     sample=True, recipe="articel")

@@ -1,9 +1,12 @@
 """Execute the course notebooks with papermill and build the results table.
 
     python tools/run_notebooks.py [--profile smoke] [--out build] [--jobs 2] [--notebooks 00 02 ...]
+                                  [--recipes course article]
 
 Writes ``OUT/notebooks/<name>.ipynb`` (executed, with outputs and plots), ``OUT/results/<name>.json``
-(one per notebook), ``OUT/results.md`` and ``OUT/results.json`` (the table), and prints how long
+(one per notebook); a chapter with a ``RECIPE`` parameter (02-08) also runs with ``RECIPE="article"``
+(the source article's recipe) into ``OUT/notebooks/<name>.article.ipynb`` and ``<name>.article.json``,
+unless ``--recipes course`` is given; ``OUT/results.md`` and ``OUT/results.json`` (the table), and prints how long
 each notebook took. Exits non-zero if any notebook failed; the failed notebook is still written,
 with papermill's error banner at the failing cell.
 """
@@ -32,6 +35,15 @@ def notebooks(selection: list[str]) -> list[Path]:
     """The numbered notebooks, optionally only those whose name starts with one of ``selection``."""
     found = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     return [nb for nb in found if not selection or any(nb.name.startswith(s) for s in selection)]
+
+
+def recipe_runs(nb: Path, recipes: list[str]) -> list[tuple[Path, str | None]]:
+    """``(notebook, recipe)`` pairs to execute: one per recipe for a chapter with a ``RECIPE`` parameter,
+    else one with ``None`` (the notebook's own parameters)."""
+    source = nbformat.read(nb, as_version=4)
+    has_recipe = any("parameters" in c.metadata.get("tags", []) and re.search(r"(?m)^RECIPE\s*=", c.source)
+                     for c in source.cells)
+    return [(nb, recipe) for recipe in recipes] if has_recipe else [(nb, None)]
 
 
 def unrendered_figures(path: Path) -> int:
@@ -63,33 +75,38 @@ def leaked_secrets(text: str, environ: dict[str, str] | None = None) -> list[str
 
 
 def execute(nb: Path, out: Path, profile: str, seed: int, timeout: int,
-            cwd: Path | None = None) -> tuple[str, float, str | None]:
+            cwd: Path | None = None, recipe: str | None = None) -> tuple[str, float, str | None]:
     """Run one notebook into ``out/notebooks/``; returns (name, seconds, error message or None).
 
     ``cwd`` is the kernel's working folder, the notebook's own by default (a copy stored elsewhere
-    passes ``notebooks/`` so that its relative paths still work).
+    passes ``notebooks/`` so that its relative paths still work). ``recipe`` sets the chapter's ``RECIPE``
+    parameter; the article recipe's copy is named ``<name>.article.ipynb``, like its results file.
     """
     start = time.perf_counter()
     error = None
+    stem = nb.stem if recipe in (None, "course") else f"{nb.stem}.{recipe}"
+    parameters = {"PROFILE": profile, "RESULTS_DIR": str(out / "results"), "SEED": seed}
+    if recipe is not None:
+        parameters["RECIPE"] = recipe
     try:
         papermill.execute_notebook(
-            str(nb), str(out / "notebooks" / nb.name),
-            parameters={"PROFILE": profile, "RESULTS_DIR": str(out / "results"), "SEED": seed},
+            str(nb), str(out / "notebooks" / f"{stem}.ipynb"),
+            parameters=parameters,
             cwd=str(cwd or nb.parent), kernel_name="python3", progress_bar=False, execution_timeout=timeout,
         )
     except Exception as exc:  # report every failure, keep running the others
         error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
     else:
-        executed = out / "notebooks" / nb.name
+        executed = out / "notebooks" / f"{stem}.ipynb"
         blank = unrendered_figures(executed)
         leaks = leaked_secrets(executed.read_text())
-        result = out / "results" / f"{nb.stem}.json"
+        result = out / "results" / f"{stem}.json"
         leaks += leaked_secrets(result.read_text()) if result.exists() else []
         if leaks:
             error = f"credential-shaped text in the outputs ({', '.join(leaks)}): remove it before sharing"
         elif blank:
             error = f"{blank} figure(s) were not rendered as images"
-    return nb.stem, time.perf_counter() - start, error
+    return stem, time.perf_counter() - start, error
 
 
 def set_environment() -> None:
@@ -109,6 +126,8 @@ def main() -> int:
     parser.add_argument("--seed", default=42, type=int)
     parser.add_argument("--timeout", default=1800, type=int, help="seconds per cell")
     parser.add_argument("--notebooks", nargs="*", default=[], help="name prefixes, e.g. 00 02")
+    parser.add_argument("--recipes", nargs="+", default=["course", "article"], choices=["course", "article"],
+                        help="the RECIPE values to run chapters 02-08 with (default: both)")
     args = parser.parse_args()
 
     out = (ROOT / args.out).resolve() if not args.out.is_absolute() else args.out
@@ -118,14 +137,15 @@ def main() -> int:
         stale.unlink()
     set_environment()
 
-    selected = notebooks(args.notebooks)
+    selected = [run for nb in notebooks(args.notebooks) for run in recipe_runs(nb, args.recipes)]
     if not selected:
         print("No notebooks matched.", file=sys.stderr)
         return 2
-    print(f"Executing {len(selected)} notebook(s), profile {args.profile}, {args.jobs} at a time -> {out}")
+    print(f"Executing {len(selected)} notebook run(s), profile {args.profile}, {args.jobs} at a time -> {out}")
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        runs = list(pool.map(lambda nb: execute(nb, out, args.profile, args.seed, args.timeout), selected))
+        runs = list(pool.map(lambda run: execute(run[0], out, args.profile, args.seed, args.timeout,
+                                                 recipe=run[1]), selected))
     for name, seconds, error in runs:
         print(f"  {name:<40} {seconds:7.1f} s  {'FAILED: ' + error if error else 'ok'}")
     print(f"Total wall time: {time.perf_counter() - started:.1f} s")
