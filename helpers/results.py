@@ -93,6 +93,20 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def load(results_dir: str | Path, notebook: str, recipe: str = "course") -> dict | None:
+    """The record a chapter's run with ``recipe`` left in ``results_dir``, or ``None`` if there is none.
+
+    A chapter's comparison cell uses it to put the other recipe's figure (from an earlier run in the same
+    folder) next to this run's. The record may be stale or from another profile: read its ``profile``,
+    ``sample`` and ``written_at`` before comparing.
+    """
+    path = Path(results_dir) / (f"{notebook}.json" if recipe == "course" else f"{notebook}.{recipe}.json")
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def collect(results_dir: str | Path) -> list[dict]:
     """All results records in ``results_dir``, sorted by notebook name."""
     records = [json.loads(p.read_text()) for p in sorted(Path(results_dir).glob("*.json"))]

@@ -85,6 +85,8 @@ def test_article_recipe_has_its_own_record_and_column(tmp_path):
     records = results.collect(tmp_path)
     assert {(r["notebook"], r["chapter"], r["recipe"]) for r in records} == {
         ("02_cnn", "02_cnn", "course"), ("02_cnn.article", "02_cnn", "article")}
+    assert results.load(tmp_path, "02_cnn", "article")["metrics"]["accuracy"] == 0.7
+    assert results.load(tmp_path, "03_aug") is None
     lines = results.table(records).splitlines()
     assert len(lines) == 3
     assert "| 02_cnn | intel | smoke | sample | course cnn | 80.0% | 70.0% | 78.3% |" in lines[2]
