@@ -119,3 +119,27 @@ def test_helpers_use_no_deprecated_apis():
         text = path.read_text()
         for what, pattern in DEPRECATED.items():
             assert not re.search(pattern, text), f"{path.name}: {what}"
+
+
+def test_training_chapters_start_from_their_article(notebook):
+    """Chapters 02-08 take RECIPE, state their article from helpers.articles and record the recipe they ran.
+
+    Their "article vs ours" table and comparison are generated from :mod:`helpers.articles`, so no chapter
+    can misstate an article's settings in a hand-written table, and both recipes run in CI
+    (``tools/run_notebooks.py`` runs a chapter with a ``RECIPE`` parameter once per recipe).
+    """
+    from helpers import articles
+
+    path, nb = notebook
+    keys = [a.key for a in articles.for_chapter(path.name[:2])]
+    if not keys:
+        return
+    source = code(nb)
+    tagged = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    assert re.search(r'(?m)^RECIPE = "course"$', tagged.source), "RECIPE = \"course\" in the parameters cell"
+    for key in keys:
+        assert f'articles.get("{key}")' in source, f"the chapter does not read its article {key!r}"
+    assert ".recipe_table(" in source and "articles.comparison_table(" in source
+    assert re.search(r"results\.save\([^)]*recipe=RECIPE", source, re.S), "results.save(..., recipe=RECIPE)"
+    assert "not recorded in our sources" not in markdown(nb) + source
+    assert not re.search(r"\.figures\b", source), "article figures come from helpers.articles, not the catalogue"

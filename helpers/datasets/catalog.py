@@ -187,10 +187,12 @@ ODONATA = DatasetInfo(
     layouts=("odonata",),
     sizes={"train": 1400, "val": 300, "test": 300},
     quirks=(
-        "The article's images come from the iNaturalist 2019 competition, whose terms forbid "
-        "redistribution (74 GB archive): the course builds an equivalent set from iNaturalist open data.",
-        "If you prepared the article's data/{train,validation,test}/{damselflies,dragonflies} from iNat 2019, "
-        "pass that folder as DATA_DIR: the same layout loads.",
+        "The article does not say where its 17,659 photos came from (its figure 2 credits the FGVC6 "
+        "competitions page of CVPR 2019, home of the iNaturalist 2019 competition, whose terms forbid "
+        "redistribution), and it stored them as NumPy arrays, not folders: the course builds an equivalent "
+        "set from iNaturalist open data instead.",
+        "A folder of your own photos in the layout {train,validation,test}/{damselflies,dragonflies} loads "
+        "as DATA_DIR.",
         "Photos are citizen-science snapshots: backgrounds vary, the insect is often small.",
     ),
     figures=(
