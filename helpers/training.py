@@ -6,11 +6,15 @@ every chapter (early stopping, learning-rate control, how progress is printed, t
 
 from __future__ import annotations
 
+import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import keras
+import numpy as np
 
 
 def fit_verbosity() -> int:
@@ -64,13 +68,93 @@ def timed_fit(model: keras.Model, train, *, validation_data, epochs: int, callba
 
     With ``backup`` (a folder), training is resumable: a checkpoint is written after every epoch,
     and running the same cell again after a disconnect or a crash continues from the last finished
-    epoch instead of starting over (``keras.callbacks.BackupAndRestore``). The folder is removed when
-    training finishes. The returned history then holds only the epochs of this call.
+    epoch instead of starting over (``keras.callbacks.BackupAndRestore`` for the weights, the optimizer
+    and the epoch; :class:`ResumeState` for what it forgets: early stopping's best weights and patience,
+    the learning-rate schedule's counters and the history so far). A resumed run therefore ends exactly as
+    an uninterrupted one: same epochs, same restored weights, same history. The folder is removed when
+    training finishes.
     """
     callbacks = list(callbacks or [])
     if backup is not None:
-        callbacks.insert(0, keras.callbacks.BackupAndRestore(backup_dir=str(backup), delete_checkpoint=True))
+        # Last, so that the checkpoint of an epoch holds what every other callback did at its end (a
+        # learning rate ReduceLROnPlateau just lowered, early stopping's state saved by ResumeState).
+        callbacks = [*callbacks, ResumeState(backup, callbacks),
+                     keras.callbacks.BackupAndRestore(backup_dir=str(backup), delete_checkpoint=True)]
     start = time.perf_counter()
     history = model.fit(train, validation_data=validation_data, epochs=epochs, callbacks=callbacks,
                         verbose=fit_verbosity(), shuffle=False, **kwargs)  # the dataset shuffles itself
     return FitResult(history, time.perf_counter() - start)
+
+
+class ResumeState(keras.callbacks.Callback):
+    """Makes the callbacks of a resumed run carry on where the interrupted run left them.
+
+    ``keras.callbacks.BackupAndRestore`` restores the model, the optimizer and the epoch, but every other
+    callback starts over: ``EarlyStopping`` forgets its best value, its patience counter and the best
+    weights it would restore, ``ReduceLROnPlateau`` its counters, and the returned history lacks the
+    epochs before the interruption. A run interrupted after its best epoch would then end with worse
+    "best" weights than an uninterrupted one. This callback saves that state in ``backup`` after every
+    epoch and puts it back when training resumes. It must come after the callbacks it watches and before
+    ``BackupAndRestore`` (:func:`timed_fit` orders them so). Chapter 02 explains resuming; ``tests/test_training.py``
+    interrupts a run after its best epoch and checks it ends as the uninterrupted one.
+    """
+
+    STATE = "course_callback_state.json"
+    BEST = "course_best_weights.npz"
+    FIELDS = {keras.callbacks.EarlyStopping: ("wait", "best", "best_epoch", "stopped_epoch"),
+              keras.callbacks.ReduceLROnPlateau: ("wait", "best", "cooldown_counter")}
+
+    def __init__(self, backup: str | os.PathLike, callbacks: Sequence[keras.callbacks.Callback]) -> None:
+        super().__init__()
+        self.folder = Path(backup)
+        self.watched = [c for c in callbacks if type(c) in self.FIELDS]
+        self.past: dict = {"epoch": [], "history": {}}
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        state_file = self.folder / self.STATE
+        if not state_file.exists():
+            self.past = {"epoch": [], "history": {}}
+            return
+        state = json.loads(state_file.read_text())
+        self.past = {"epoch": state["epoch"], "history": state["history"]}
+        for callback, saved in zip(self.watched, state["callbacks"], strict=False):
+            for name in self.FIELDS[type(callback)]:
+                setattr(callback, name, saved[name])
+        best = self.folder / self.BEST
+        if best.exists():
+            with np.load(best) as arrays:
+                weights = [arrays[f"w{i}"] for i in range(len(arrays.files))]
+            for callback in self.watched:
+                if isinstance(callback, keras.callbacks.EarlyStopping) and callback.restore_best_weights:
+                    callback.best_weights = weights
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.past["epoch"].append(epoch)
+        for key, value in (logs or {}).items():
+            self.past["history"].setdefault(key, []).append(float(value))
+        state = {"epoch": self.past["epoch"], "history": self.past["history"],
+                 "callbacks": [{name: _plain(getattr(c, name)) for name in self.FIELDS[type(c)]}
+                               for c in self.watched]}
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for callback in self.watched:
+            if isinstance(callback, keras.callbacks.EarlyStopping) and callback.best_weights is not None:
+                tmp = self.folder / ("tmp-" + self.BEST)
+                np.savez(tmp, **{f"w{i}": w for i, w in enumerate(callback.best_weights)})
+                tmp.replace(self.folder / self.BEST)
+        tmp = self.folder / ("tmp-" + self.STATE)
+        tmp.write_text(json.dumps(state))
+        tmp.replace(self.folder / self.STATE)  # never a half-written state
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        history = getattr(self.model, "history", None)
+        if history is None or not self.past["epoch"]:
+            return
+        history.epoch = list(self.past["epoch"])
+        history.history = {key: list(values) for key, values in self.past["history"].items()}
+
+
+def _plain(value):
+    """JSON-safe callback state (NumPy and tensor scalars to floats, ``None`` kept)."""
+    if value is None or isinstance(value, int | str):
+        return value
+    return float(value)
