@@ -279,11 +279,13 @@ INTEL_SCRATCH = Article(
     quirks=(
         Quirk("from_logits_on_softmax",
               "The loss is built with from_logits=True although the last layer already applies softmax.",
-              "Keras then applies a second softmax to probabilities, which flattens them and weakens the "
-              "gradients; in Keras 3 it also prints a warning.", reproduced=True),
+              "Keras 3 (TensorFlow backend) sees that the output comes from a softmax, computes the loss from "
+              "its logits and only warns, so training is unaffected; on bare probabilities (a loss computed by "
+              "hand on predict() output) the flag would apply a second softmax.", reproduced=True),
         Quirk("no_restore_best_weights",
               "EarlyStopping(patience=3) monitors val_loss without restore_best_weights.",
-              "Training stops 3 epochs after the best epoch and keeps the last, worse weights.", reproduced=True),
+              "Training stops 3 epochs after the best epoch and keeps the last epoch's weights, whose validation "
+              "loss is worse.", reproduced=True),
         Quirk("valid_padding_32_filters",
               "All three convolutions have 32 filters and no padding, and the third block has no dropout.",
               "Valid convolutions shrink each map by 2 pixels, and with constant width the first dense layer "

@@ -18,8 +18,8 @@ arguments use **different units**, and a literal port silently changes the augme
 - ``fill_mode``/``cval`` become ``fill_mode``/``fill_value`` (the generator defaults to ``"nearest"``,
   the layers to ``"reflect"``); ``rescale`` becomes a ``Rescaling`` layer.
 
-:func:`from_image_data_generator_args` does that conversion; :func:`article_augmentation` and
-:func:`recommended_augmentation` build the two recipes chapter 03 compares.
+:func:`from_image_data_generator_args` does that conversion; :func:`article_augmentation` (the Intel article's
+generator arguments, ported) and :func:`recommended_augmentation` build the two recipes chapter 03 compares.
 
 Speed: ``RandomRotation``, ``RandomTranslation``, ``RandomZoom`` and ``RandomShear`` each warp (resample) the
 whole image, so a block of three of them interpolates every pixel three times: blurrier, and about three times
@@ -69,8 +69,10 @@ UNSUPPORTED_ARGS = {
     "dtype": "the layers output float32; cast in the pipeline if you need another dtype",
 }
 
-#: The strong recipe of the article era: the classic generator settings of the Keras blog and the tutorials
-#: that copied it (rotation 40 degrees, shifts and zoom of 20 %, shear 0.2, horizontal flip, nearest fill).
+#: The Intel article's image data generator arguments (``helpers.articles.get("intel_augmentation").recipe
+#: ["augmentation"]``) without its ``rescale=1/255``, which the course's models do in a Rescaling layer:
+#: rotation 40 degrees, shifts and zoom of 20 %, shear 0.2 (degrees: almost nothing), horizontal flip,
+#: nearest fill. The same values as the Keras blog's classic example and the tutorials that copied it.
 ARTICLE_ARGS: dict[str, Any] = dict(
     rotation_range=40, width_shift_range=0.2, height_shift_range=0.2, shear_range=0.2, zoom_range=0.2,
     horizontal_flip=True, fill_mode="nearest",
@@ -310,7 +312,7 @@ def _separate_geometric_layers(geometry: dict[str, Any], fill: dict[str, Any],
 
 
 def article_augmentation(seed: int | None = None, *, fused: bool = True) -> keras.Sequential:
-    """The strong, article-era recipe (:data:`ARTICLE_ARGS`) translated to Keras 3 layers.
+    """The Intel article's strong recipe (:data:`ARTICLE_ARGS`, no rescaling) translated to Keras 3 layers.
 
     Up to 40 degrees of rotation, 20 % shifts and zoom (x and y independently), a small shear, horizontal
     flips, and nearest-pixel filling that smears the borders: a large transformation budget for a small CNN

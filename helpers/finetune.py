@@ -16,7 +16,9 @@ do this in Keras 3: ``fit`` passes ``training=True`` down and it wins; :func:`ba
 on a toy model (chapters 05, 07 and 08 run it). The other functions measure what fine-tuning does:
 how far the weights move (:func:`relative_change`) and how much the features change
 (:func:`pooled_features`, :func:`mean_cosine_similarity`); :func:`undo_afterwards` runs an
-experiment on a trained model and puts it back as it was.
+experiment on a trained model and puts it back as it was. :func:`input_shift` measures what another
+input preprocessing (say ``/255`` instead of InceptionV3's [-1, 1]) does to a backbone's activations, with
+its BatchNormalization layers in inference mode and in training mode.
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "batchnorm_demo", "batchnorm_layers", "estimate_batchnorm_statistics", "mean_cosine_similarity", "pooled_features",
-    "relative_change", "snapshot", "trainable_counts", "undo_afterwards", "unfreeze_top",
+    "batchnorm_demo", "batchnorm_layers", "estimate_batchnorm_statistics", "input_shift", "mean_cosine_similarity",
+    "pooled_features", "relative_change", "snapshot", "trainable_counts", "undo_afterwards", "unfreeze_top",
 ]
 
 
@@ -220,6 +222,56 @@ def mean_cosine_similarity(a: np.ndarray, b: np.ndarray) -> float:
     with np.errstate(invalid="ignore", divide="ignore"):
         cos = np.where(norms > 0, np.sum(a * b, axis=1) / norms, np.nan)
     return round(float(np.nanmean(cos)), 4) if np.isfinite(cos).any() else math.nan
+
+
+def input_shift(base: keras.Model, reference: Any, other: Any, layer_names: Sequence[str] = ()) -> pd.DataFrame:
+    """How differently ``base`` responds to two preprocessings of the same images, layer by layer.
+
+    ``reference`` and ``other`` are the same batch of images, preprocessed two ways (for InceptionV3:
+    ``preprocess_input``, i.e. [-1, 1], and ``/ 255``, i.e. [0, 1]). Both pass through ``base`` twice:
+
+    - in **inference mode**: every BatchNormalization layer normalises with its moving mean and variance
+      (what a frozen BatchNormalization layer always does, and what ``predict``/``evaluate`` do);
+    - in **training mode**: every BatchNormalization layer normalises with the batch's own statistics
+      (what ``fit`` does to a *trainable* BatchNormalization layer). For this pass the layers are made
+      trainable for a moment; their ``trainable`` flags and moving statistics are put back afterwards,
+      so nothing of ``base`` changes.
+
+    For each probed layer (``layer_names``, then the backbone's output averaged over space, which is what
+    a ``GlobalAveragePooling2D`` head sees) it reports the mean cosine similarity of the two activations of
+    each image (1: same direction) and the ratio of their sizes (root mean square of ``other`` over that of
+    ``reference``; 1: same size).
+
+    Returns:
+        One row per probed layer with the columns ``layer``, ``inference mode: cosine``,
+        ``inference mode: size ratio``, ``training mode: cosine``, ``training mode: size ratio``.
+    """
+    names = [*layer_names, "pooled output"]
+    probe = keras.Model(base.input, [base.get_layer(name).output for name in layer_names] + [base.output])
+    bns = batchnorm_layers(base)
+    rows: list[dict[str, Any]] = [{"layer": name} for name in names]
+    for mode, training in (("inference mode", False), ("training mode", True)):
+        flags = [bn.trainable for bn in bns]
+        statistics = snapshot([w for bn in bns for w in (bn.moving_mean, bn.moving_variance)])
+        try:
+            if training:
+                for bn in bns:
+                    bn.trainable = True  # a frozen BN layer would run in inference mode even with training=True
+            outputs = [probe(x, training=training) for x in (reference, other)]
+        finally:
+            for bn, flag in zip(bns, flags, strict=True):
+                bn.trainable = flag
+            for variable, value in zip([w for bn in bns for w in (bn.moving_mean, bn.moving_variance)], statistics,
+                                       strict=True):
+                variable.assign(value)
+        for row, a, b in zip(rows, *outputs, strict=True):
+            a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+            if row["layer"] == "pooled output" and a.ndim == 4:
+                a, b = a.mean(axis=(1, 2)), b.mean(axis=(1, 2))
+            a, b = a.reshape(len(a), -1), b.reshape(len(b), -1)
+            row[f"{mode}: cosine"] = mean_cosine_similarity(a, b)
+            row[f"{mode}: size ratio"] = round(float(np.sqrt(np.mean(b**2) / np.mean(a**2))), 4)
+    return pd.DataFrame(rows)
 
 
 @contextmanager

@@ -37,7 +37,7 @@ from pathlib import Path
 
 from .datasets import Loaded, data_home, is_sample, make_sample
 from .datasets.files import Skipped, is_hidden, subfolders
-from .datasets.layouts import read_class_folders
+from .datasets.layouts import LayoutError, drop_empty_classes, read_class_folders
 from .datasets.samples import MARKER
 
 #: How deep below the given folder the search for class or split folders goes.
@@ -209,6 +209,10 @@ def _read(root: Path, parts: dict[str, Path], class_names: list[str] | None, ign
     empty = [p for p in parts if not files[p]]
     if empty:
         raise FolderLayoutError(f"No usable images in the {', '.join(empty)} part(s) under {root}.")
+    try:
+        names = drop_empty_classes(names, files, labels, first, "train" if "train" in parts else "all")
+    except LayoutError as err:
+        raise FolderLayoutError(str(err)) from None
     return Scan(root, names, files, labels, skipped.items, ignored)
 
 

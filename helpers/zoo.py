@@ -3,13 +3,17 @@
 Every backbone goes through the same steps:
 
 1. :func:`feature_extractor`: the backbone at its input size, with its own family's preprocessing
-   inside (from :data:`helpers.models.BACKBONES`), frozen, in inference mode, followed by global
-   average pooling. It takes images as float32 in [0, 255], like every model in the course.
+   inside (from :data:`helpers.models.BACKBONES`; or, for the Intel article's recipe, a plain division
+   by 255), frozen with ``trainable = False`` (which also keeps its BatchNormalization layers in
+   inference mode), followed by global average pooling. It takes images as float32 in [0, 255], like
+   every model in the course.
 2. :func:`extract_features`: one pass over each split, keeping the pooled feature vectors in memory
    (timed, so we know the backbone's throughput in images per second).
-3. :func:`feature_head`: the same small head for every backbone (standardise the features with
-   statistics of the training split, dropout, one softmax layer), trained on the cached features.
-4. :func:`make_row`: one comparable row per backbone (size, parameters, speed, accuracy).
+3. :func:`new_head`: the same small head for every backbone, trained on the cached features: the
+   course's :func:`feature_head` (standardise the features with statistics of the training split,
+   dropout, one softmax layer) or, for the article recipe, :func:`dense_head` (one softmax layer).
+4. :func:`make_row`: one comparable row per backbone (size, parameters, speed, accuracy, and the dtype
+   policy it actually ran under).
 
 :func:`run_backbone` does all four and frees the backbone's memory; :func:`zoo_table` and
 :func:`plot_zoo` compare the rows.
@@ -37,17 +41,24 @@ from keras import layers
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from helpers import evaluation, features, models, pipeline, training
+from helpers import articles, evaluation, features, models, pipeline, training
 
-#: The backbones the Intel article compared (ResNet101V2 won with 90.33 % test accuracy).
-ARTICLE_BACKBONES: tuple[str, ...] = (
-    "Xception", "VGG16", "VGG19", "InceptionResNetV2", "MobileNetV2", "NASNetLarge", "ResNet50V2",
-    "ResNet101V2", "ResNet152V2", "DenseNet121", "DenseNet169", "DenseNet201", "InceptionV3",
-)
-#: Newer families added by the course.
-MODERN_BACKBONES: tuple[str, ...] = ("EfficientNetV2B0", "ConvNeXtTiny")
+_ARTICLE = articles.get("intel_zoo").recipe
+#: The 13 backbones the Intel article lists, in its order (from :mod:`helpers.articles`).
+ARTICLE_BACKBONES: tuple[str, ...] = tuple(_ARTICLE["backbones_listed"])
+#: Listed by the article but not trained: NASNetLarge (it expects 331x331 inputs, the article says).
+ARTICLE_NOT_TRAINED: tuple[str, ...] = tuple(_ARTICLE["backbones_not_trained"])
+#: The 12 backbones the article trained; its per-model results are an image, only ResNet101V2's are in its text.
+ARTICLE_TRAINED: tuple[str, ...] = tuple(b for b in ARTICLE_BACKBONES if b not in ARTICLE_NOT_TRAINED)
+#: The course registry's backbones the article does not list (ResNet50, NASNetMobile, EfficientNetB0, ...).
+ADDED_BACKBONES: tuple[str, ...] = tuple(b for b in models.BACKBONES if b not in ARTICLE_BACKBONES)
 
 SPLITS = ("train", "val", "test")
+#: How images reach a backbone: ``"family"`` (its own ``preprocess_input``, the course) or ``"divide_255"``
+#: (images divided by 255 into [0, 1] for every backbone, as the Intel article prepared its arrays).
+PREPROCESSING = ("family", "divide_255")
+#: The heads :func:`new_head` builds: ``"course"`` (:func:`feature_head`) or ``"dense"`` (:func:`dense_head`).
+HEADS = ("course", "dense")
 
 
 def input_size(name: str, override: int | None = None) -> int:
@@ -55,19 +66,40 @@ def input_size(name: str, override: int | None = None) -> int:
     return int(override) if override else models.backbone(name).size
 
 
-def feature_extractor(name: str, *, image_size: int | None = None, weights: Any = "imagenet") -> keras.Model:
+def feature_extractor(name: str, *, image_size: int | None = None, weights: Any = "imagenet",
+                      preprocess: str = "family") -> keras.Model:
     """Frozen backbone ``name`` with its preprocessing and global average pooling; outputs one vector per image.
 
-    It is :func:`helpers.models.transfer_model` cut at its pooling layer, so preprocessing, freezing
-    and ``training=False`` are exactly those of the transfer models in the other chapters.
+    With ``preprocess="family"`` it is :func:`helpers.models.transfer_model` cut at its pooling layer, so
+    preprocessing and freezing are exactly those of the transfer models in the other chapters. With
+    ``"divide_255"`` a ``Rescaling(1/255)`` layer (named ``preprocess``) replaces the family's
+    preprocessing: the Intel article's inputs, in [0, 1] whatever the backbone expects.
 
     Args:
         name: A key of :data:`helpers.models.BACKBONES`.
         image_size: Input side in pixels; ``None`` for the backbone's native size.
         weights: ``"imagenet"``, ``None`` (random weights, offline) or a weights file.
+        preprocess: One of :data:`PREPROCESSING`.
     """
-    model, _ = models.transfer_model(name, 2, image_size=image_size, weights=weights)
-    return keras.Model(model.inputs, model.get_layer("pool").output, name=f"{name}_features")
+    if preprocess == "family":
+        model, _ = models.transfer_model(name, 2, image_size=image_size, weights=weights)
+        return keras.Model(model.inputs, model.get_layer("pool").output, name=f"{name}_features")
+    if preprocess != "divide_255":
+        raise ValueError(f"preprocess must be one of {', '.join(PREPROCESSING)}, not {preprocess!r}.")
+    spec = models.backbone(name)
+    size = input_size(name, image_size)
+    inputs = keras.Input(shape=(size, size, 3), name="image")
+    x = layers.Rescaling(1.0 / 255, name="preprocess")(inputs)
+    base = spec.build((size, size, 3), weights)
+    base.trainable = False  # freezes its weights and keeps its BatchNormalization layers in inference mode
+    x = base(x, training=False)
+    outputs = layers.GlobalAveragePooling2D(name="pool")(x)
+    return keras.Model(inputs, outputs, name=f"{name}_features")
+
+
+def preprocess_mode(name: str, preprocess: str = "family") -> str:
+    """What a backbone's inputs go through: its family's mode (``"tf"``, ``"caffe"``, ...) or ``"divide_255"``."""
+    return models.backbone(name).preprocess if preprocess == "family" else preprocess
 
 
 @dataclass
@@ -179,6 +211,28 @@ def feature_head(train_features: np.ndarray, num_classes: int, *, dropout: float
     ], name=name)
 
 
+def dense_head(feature_dim: int, num_classes: int, *, name: str = "head") -> keras.Model:
+    """One softmax layer on the pooled features, nothing else; not compiled.
+
+    With global average pooling in the extractor this is the classification top that most
+    ``keras.applications`` models have when ``include_top=True``. The chapter's article recipe uses it:
+    the Intel article says only the top layer(s) were trained and does not show its head.
+    """
+    return keras.Sequential([
+        keras.Input(shape=(feature_dim,), name="features"),
+        layers.Dense(num_classes, activation="softmax", dtype="float32", name="predictions"),
+    ], name=name)
+
+
+def new_head(kind: str, train_features: np.ndarray, num_classes: int, *, dropout: float = 0.2) -> keras.Model:
+    """The head of one of :data:`HEADS` for features like ``train_features``; not compiled."""
+    if kind == "course":
+        return feature_head(train_features, num_classes, dropout=dropout)
+    if kind == "dense":
+        return dense_head(int(np.shape(train_features)[1]), num_classes)
+    raise ValueError(f"head must be one of {', '.join(HEADS)}, not {kind!r}.")
+
+
 def compile_head(head: keras.Model, learning_rate: float) -> keras.Model:
     """Compile ``head`` with Adam and sparse categorical cross-entropy (the same for every backbone)."""
     head.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
@@ -191,12 +245,27 @@ def full_model(extractor: keras.Model, head: keras.Model, name: str | None = Non
     return features.attach_head(extractor, head, name=name or extractor.name.replace("_features", "_classifier"))
 
 
+def current_dtype_policy() -> str:
+    """The name of Keras' global dtype policy now (``"float32"``, or ``"mixed_float16"`` on a GPU)."""
+    return keras.mixed_precision.global_policy().name
+
+
 def free_memory() -> None:
     """Drop Keras' global state and collect garbage, so the next backbone starts with free memory.
 
     Delete your own references to the old model (``del extractor``) before calling it.
+
+    ``keras.backend.clear_session()`` also resets Keras' global dtype policy to ``float32`` and forgets
+    the default ``tf.distribute`` strategy, both of which :func:`helpers.runtime.setup` may have set
+    (mixed precision on one GPU, ``MirroredStrategy`` on several). Without putting them back, every
+    backbone after the first would silently run in float32 on one device. This function restores both.
     """
+    policy = keras.mixed_precision.global_policy()
+    strategy = tf.distribute.get_strategy() if tf.distribute.has_strategy() else None
     keras.backend.clear_session()
+    keras.mixed_precision.set_global_policy(policy)
+    if strategy is not None and not tf.distribute.has_strategy():
+        tf.distribute.experimental_set_strategy(strategy)
     gc.collect()
 
 
@@ -221,6 +290,12 @@ class ZooRow:
     val_loss: float
     test_accuracy: float
     metrics: dict[str, float] = field(repr=False)
+    dtype_policy: str = "float32"
+
+    @property
+    def article_trained(self) -> bool:
+        """True for the 12 backbones the article trained (not NASNetLarge, not the course's additions)."""
+        return self.backbone in ARTICLE_TRAINED
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready values (times rounded)."""
@@ -246,20 +321,22 @@ class ZooRow:
         return self.extract_seconds + epochs * self.head_seconds_per_epoch
 
 
-def make_row(name: str, features: Features, fit: training.FitResult, metrics: Mapping[str, float]) -> ZooRow:
+def make_row(name: str, features: Features, fit: training.FitResult, metrics: Mapping[str, float], *,
+             preprocess: str = "family", restored: bool = True, dtype_policy: str | None = None) -> ZooRow:
     """Summarise one backbone: size, parameters, speed, validation and test results.
 
-    ``fit`` is the head's :class:`~helpers.training.FitResult`; with early stopping that restores the
-    best weights, the validation figures are those of the best epoch (lowest validation loss).
+    ``fit`` is the head's :class:`~helpers.training.FitResult`. The validation figures are those of the
+    weights the head kept: with early stopping that restores the best weights (``restored=True``) the
+    best epoch (lowest validation loss), else the last epoch. ``dtype_policy`` is the Keras dtype policy
+    the backbone and head ran under (default: the global policy now).
     """
     logs = fit.history.history
-    best = int(np.argmin(logs["val_loss"]))
-    spec = models.backbone(name)
+    kept = int(np.argmin(logs["val_loss"])) if restored else len(logs["val_loss"]) - 1
     return ZooRow(
         backbone=name,
         in_article=name in ARTICLE_BACKBONES,
         image_size=features.image_size,
-        preprocess=spec.preprocess,
+        preprocess=preprocess_mode(name, preprocess),
         params=features.params,
         feature_dim=features.dim,
         images=features.images,
@@ -269,10 +346,11 @@ def make_row(name: str, features: Features, fit: training.FitResult, metrics: Ma
         val_images=len(features.y["val"]),
         head_epochs=fit.epochs,
         head_seconds_per_epoch=fit.seconds / max(fit.epochs, 1),
-        val_accuracy=round(float(logs["val_accuracy"][best]), 4),
-        val_loss=round(float(logs["val_loss"][best]), 4),
+        val_accuracy=round(float(logs["val_accuracy"][kept]), 4),
+        val_loss=round(float(logs["val_loss"][kept]), 4),
         test_accuracy=float(metrics["accuracy"]),
         metrics=dict(metrics),
+        dtype_policy=dtype_policy or current_dtype_policy(),
     )
 
 
@@ -287,6 +365,9 @@ def run_backbone(
     learning_rate: float = 1e-3,
     patience: int = 3,
     dropout: float = 0.2,
+    restore_best_weights: bool = True,
+    preprocess: str = "family",
+    head: str = "course",
     seed: int = 0,
     verbose: int = 0,
 ) -> ZooRow:
@@ -300,30 +381,37 @@ def run_backbone(
         weights: ``"imagenet"`` or ``None`` (random weights, for offline smoke runs).
         batch_size: Images per batch during extraction, feature vectors per batch for the head.
         epochs, learning_rate, patience, dropout: The head's training budget, the same
-            for every backbone. Early stopping watches the validation loss and restores the best epoch.
+            for every backbone. Early stopping watches the validation loss (Keras' default monitor).
+        restore_best_weights: Whether early stopping restores the best epoch's weights (the course: yes).
+        preprocess: One of :data:`PREPROCESSING` (see :func:`feature_extractor`).
+        head: One of :data:`HEADS` (see :func:`new_head`); ``dropout`` only applies to ``"course"``.
         seed: Seeds weight initialisation and shuffling, so each backbone starts alike whatever its
             position in the list.
         verbose: Keras ``verbose`` for the head's ``fit`` (0: silent).
     """
     keras.utils.set_random_seed(seed)
     size = input_size(name, image_size)
-    extractor = feature_extractor(name, image_size=size, weights=weights)
+    backbone_policy = current_dtype_policy()
+    extractor = feature_extractor(name, image_size=size, weights=weights, preprocess=preprocess)
     features = extract_features(extractor, extraction_splits(data, size, batch_size))
     del extractor  # the features are all we need from the backbone: release it before training the head
     free_memory()
-    head = compile_head(feature_head(features.x["train"], len(data.class_names), dropout=dropout), learning_rate)
+    model = compile_head(new_head(head, features.x["train"], len(data.class_names), dropout=dropout), learning_rate)
+    head_policy = current_dtype_policy()  # read at train time: free_memory must not have changed it
     start = time.perf_counter()
-    history = head.fit(
+    history = model.fit(
         features.dataset("train", batch_size, shuffle=True, seed=seed),
         validation_data=features.dataset("val", batch_size), epochs=epochs, verbose=verbose, shuffle=False,
-        callbacks=[keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)],
+        callbacks=[keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=restore_best_weights)],
     )
     fit = training.FitResult(history, time.perf_counter() - start)
     # A direct call (no compiled predict function to trace): the head is one small layer.
-    y_prob = keras.ops.convert_to_numpy(head(features.x["test"], training=False))
+    y_prob = keras.ops.convert_to_numpy(model(features.x["test"], training=False))
     metrics = evaluation.classification_metrics(features.y["test"], y_prob)
-    row = make_row(name, features, fit, metrics)
-    del head, features
+    policy = backbone_policy if backbone_policy == head_policy else f"backbone {backbone_policy}, head {head_policy}"
+    row = make_row(name, features, fit, metrics, preprocess=preprocess, restored=restore_best_weights,
+                   dtype_policy=policy)
+    del model, features
     free_memory()
     return row
 
@@ -338,13 +426,24 @@ def best_row(rows: Sequence[ZooRow]) -> ZooRow:
     return max(rows, key=lambda r: (r.val_accuracy, -r.val_loss))
 
 
+def article_status(name: str) -> str:
+    """``"trained"`` (one of the article's 12), ``"listed, not trained"`` (NASNetLarge) or ``"no (course)"``."""
+    if name in ARTICLE_TRAINED:
+        return "trained"
+    return "listed, not trained" if name in ARTICLE_BACKBONES else "no (course)"
+
+
 def zoo_table(rows: Sequence[ZooRow]) -> pd.DataFrame:
-    """The comparison as a table, best validation accuracy first."""
+    """The comparison as a table, best validation accuracy first (the order a choice may be made in).
+
+    The test accuracy of every backbone is shown too; choosing among them by it would repeat the
+    article's mistake (its winner was named by test accuracy): choose by validation accuracy.
+    """
     ordered = sorted(rows, key=lambda r: (-r.val_accuracy, r.val_loss))
     return pd.DataFrame([
         {
             "backbone": r.backbone,
-            "in article": "yes" if r.in_article else "new",
+            "in the article": article_status(r.backbone),
             "input px": r.image_size,
             "preprocessing": r.preprocess,
             "params (M)": round(r.params / 1e6, 1),
@@ -353,6 +452,7 @@ def zoo_table(rows: Sequence[ZooRow]) -> pd.DataFrame:
             "extract s": round(r.extract_seconds, 1),
             "head s/epoch": round(r.head_seconds_per_epoch, 2),
             "head epochs": r.head_epochs,
+            "dtype policy": r.dtype_policy,
             "val accuracy": round(r.val_accuracy, 4),
             "test accuracy": round(r.test_accuracy, 4),
         }
@@ -370,31 +470,35 @@ def accuracy_standard_error(accuracy: float, n: int) -> float:
     return math.sqrt(max(accuracy * (1 - accuracy), 0.0) / n)
 
 
-def plot_zoo(rows: Sequence[ZooRow], *, reference: float | None = None, reference_label: str = "article",
-             title: str | None = None) -> Figure:
-    """Test accuracy against model size and against time per image, one labelled point per backbone.
+def plot_zoo(rows: Sequence[ZooRow], *, metric: str = "val_accuracy", reference: float | None = None,
+             reference_label: str = "article", title: str | None = None) -> Figure:
+    """Accuracy against model size and against time per image, one labelled point per backbone.
 
     Left: accuracy against backbone parameters (millions, log scale). Right: accuracy against
     milliseconds per image during feature extraction (log scale). Up and to the left is better in
-    both. Backbones from the article are blue circles, newer ones orange squares. ``reference``
-    draws a dashed horizontal line (for example the article's best accuracy). Labels are placed
-    beside their points where they overlap neither another label nor a point, when such a place exists.
+    both. ``metric`` is ``"val_accuracy"`` (the default: a plot you choose a backbone from must not show
+    test figures) or ``"test_accuracy"``. The 12 backbones the article trained are blue circles, the
+    others (NASNetLarge, which it listed but did not train, and the course's additions) orange squares.
+    ``reference`` draws a dashed horizontal line (for example the article's best accuracy). Labels are
+    placed beside their points where they overlap neither another label nor a point, when such a place exists.
     """
     if not rows:
         raise ValueError("No rows to plot.")
+    if metric not in ("val_accuracy", "test_accuracy"):
+        raise ValueError(f"metric must be 'val_accuracy' or 'test_accuracy', not {metric!r}.")
     fig = Figure(figsize=(12.0, 5.2), layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
     panels = (
         ("backbone parameters (millions, log scale)", [r.params / 1e6 for r in rows]),
         ("milliseconds per image, feature extraction (log scale)", [1000.0 / r.images_per_second for r in rows]),
     )
-    accuracies = [100 * r.test_accuracy for r in rows]
+    accuracies = [100 * getattr(r, metric) for r in rows]
     for ax, (xlabel, xs) in zip(axes, panels, strict=True):
         for group, marker, colour in ((True, "o", "tab:blue"), (False, "s", "tab:orange")):
-            idx = [i for i, r in enumerate(rows) if r.in_article == group]
+            idx = [i for i, r in enumerate(rows) if r.article_trained == group]
             if idx:
-                ax.scatter([xs[i] for i in idx], [accuracies[i] for i in idx], marker=marker, s=50,
-                           color=colour, label="in the article" if group else "added by the course", zorder=3)
+                ax.scatter([xs[i] for i in idx], [accuracies[i] for i in idx], marker=marker, s=50, color=colour,
+                           label="trained in the article" if group else "not trained in the article", zorder=3)
         if reference is not None:
             ax.axhline(100 * reference, color="grey", linestyle="--", linewidth=1, label=reference_label)
         ax.set_xscale("log")
@@ -402,7 +506,7 @@ def plot_zoo(rows: Sequence[ZooRow], *, reference: float | None = None, referenc
         ax.grid(alpha=0.3, which="both")
         ax.margins(y=0.1)
         _pad_log_axis(ax, xs)
-    axes[0].set_ylabel("test accuracy (%)")
+    axes[0].set_ylabel(("validation" if metric == "val_accuracy" else "test") + " accuracy (%)")
     for ax, (_, xs) in zip(axes, panels, strict=True):  # limits are final now: place the labels
         _label_points(ax, xs, accuracies, [r.backbone for r in rows], panel_inches=(5.4, 4.2))
     axes[0].legend(loc="best", fontsize=8)

@@ -1,9 +1,10 @@
 """Solutions to the exercises of 04 · What a CNN sees. Try them yourself first.
 
 Each ``# %% answer_N`` cell replaces the notebook's ``answer_N = None`` cell. The answers are computed
-from the notebook's own settings and objects (``CFG``, ``SIZE``, ``y_true``, ``y_prob``, ``model``), so they
-are right in every profile. ``tools/check_solutions.py`` runs the notebook with these cells pasted in
-and requires every self-check to print "correct".
+from the notebook's own settings and objects (``CFG``, ``SIZE``, ``y_true``, ``y_prob``, ``model``,
+``test_ds``, ``split``), so they are right in every profile and with either ``RECIPE``.
+``tools/check_solutions.py`` runs the notebook with these cells pasted in and requires every self-check
+to print "correct".
 """
 # ruff: noqa: F821  (the cells use the notebook's variables)
 
@@ -30,17 +31,25 @@ answer_3 = int(np.count_nonzero(predicted_classes != y_true))
 # shows where the evidence for that class lies (for a wrong prediction, that is the true class).
 case = wrong[0] if len(wrong) else right[0]
 chosen = int(y_prob[case].argmax())
-other = 1 - chosen
-case_image, _ = explain.images_at(data.test, [case])
+not_chosen = 1 - chosen
+case_image, _ = explain.images_at(test_ds, [case])  # the test set of this run's recipe, in test order
 both_maps = np.concatenate([explain.grad_cam(model, case_image, class_index=chosen),
-                            explain.grad_cam(model, case_image, class_index=other)])
+                            explain.grad_cam(model, case_image, class_index=not_chosen)])
 display(explain.plot_grad_cam(np.concatenate([case_image, case_image]), both_maps, ncols=2,
                               titles=[f"evidence for {data.class_names[chosen]} (predicted)",
-                                      f"evidence for {data.class_names[other]}"]))
-answer_4 = other
+                                      f"evidence for {data.class_names[not_chosen]}"]))
+answer_4 = not_chosen
 
-# %% [markdown] stretch 5
-# **5 (stretch, no self-check): the other model's Grad-CAM.** With the notebook's objects:
+# %% answer_5
+# Why: each test row (p, m) is photo p, mirrored (m = 1) or not (m = 0); its twin is (p, 1 - m). Put the
+# training rows in a set, then count the test rows whose twin is in it. With the article's way of splitting
+# (the doubled set, pairs ignored) about three test images in four have their twin in training.
+in_training = {(int(p), int(m)) for p, m in split.train}
+answer_5 = sum((int(p), 1 - int(m)) in in_training for p, m in split.test)
+print(f"{answer_5} of {len(split.test)} test images ({answer_5 / len(split.test):.0%}) have their twin in training")
+
+# %% [markdown] stretch 6
+# **6 (stretch, no self-check): the other model's Grad-CAM.** With the notebook's objects:
 #
 # ```python
 # other_variant = "colour" if best == "grayscale" else "grayscale"
@@ -54,6 +63,6 @@ answer_4 = other
 # strongest area sits: on the insect for both models, or on the background (leaves, water) for one of
 # them? A colour model can pick up a colour shortcut (a green background) that the grayscale model cannot
 # see. On the `smoke` sample the images are generated shapes, so only the code is tested. With
-# `PROFILE="quick"`, go through the most confidently wrong photos (`wrong`) and look for a closed loop of
-# two insects with four spread wings: the mating pair the article found. Whether one is among your
-# four depends on your run, so report what you actually see.
+# `PROFILE="quick"`, go through the most confidently wrong photos (`wrong`) and look for two insects in
+# one frame: the article's example of a mistake was a photo of mating dragonflies that its model called a
+# damselfly. Whether such a photo is among your four depends on your run, so report what you actually see.

@@ -1,7 +1,8 @@
 """Solutions to the exercises of 08 · Fine-tuning EfficientNetB0 on mosquitoes. Try them yourself first.
 
 Each ``# %% answer_N`` cell replaces the notebook's ``answer_N = None`` cell. The answers are computed
-from the notebook's own objects (``model``, ``hashes``, ``base``), so they are right in every profile.
+from the notebook's own objects (``model``, ``hashes``, ``base``, ``bn_demo``), so they are right in every
+profile.
 ``tools/check_solutions.py`` runs the notebook with these cells pasted in and requires every self-check
 to print "correct".
 """
@@ -35,19 +36,34 @@ trainable_bn = [layer.name for layer in base.layers
                 if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable]
 answer_4 = len(trainable_bn)
 
-# %% [markdown] stretch 5
-# **5 (stretch, no self-check): three experiments with `PROFILE = "quick"` on a GPU.**
+# %% answer_5
+# Why: two. The layer's own trainable flag decides: with bn.trainable = False the moving mean stays put
+# however the backbone is called; with bn.trainable = True it moves even under base(x, training=False),
+# because fit calls the model with training=True and that overrides the recorded training=False.
+print(bn_demo)
+answer_5 = int((~bn_demo["moving mean changed"]).sum())
+
+# %% [markdown] stretch 6
+# **6 (stretch, no self-check): four experiments with `PROFILE = "quick"` on a GPU.** Every choice below
+# is made on the validation accuracy; the test columns are read only for the model you keep.
 #
-# - *How much to unfreeze.* Set `CFG["unfreeze_from"] = "block4a"` (or `"block1a"` for almost the whole
-#   network) and run the notebook again. Compare the fine-tuned row of the table with the `block6a` run:
-#   trainable parameters, `train s` and the validation accuracy. More unfrozen blocks cost more time per
-#   epoch and give the few thousand training images more weights to over-fit; where the validation
-#   accuracy stops improving is the point where it stops paying off, and it is your run that shows it.
-# - *Augmentation.* Build the transfer model with
-#   `augmentation=keras.Sequential([keras.layers.RandomFlip(), keras.layers.RandomRotation(0.1)])` and
-#   compare two columns of the table: `accuracy` and `accuracy, de-duplicated test`. If the augmented model
-#   gains more on the de-duplicated test, it relies less on recognising near-copies of training images.
-#   With few epochs in `quick`, augmentation may also just slow learning down: check the curves.
+# - *How much to unfreeze.* In the settings cell, set `unfreeze_from="block4a"` (or `"block1a"` for almost
+#   the whole network) and run the notebook again. Compare the fine-tuned row of the table with the
+#   `block6a` run: trainable parameters, `train s` and the validation accuracy. More unfrozen blocks cost
+#   more time per epoch and give the few thousand training images more weights to over-fit; where the
+#   validation accuracy stops improving is the point where it stops paying off, and it is your run that
+#   shows it.
+# - *Learning rate for fine-tuning.* Run the course recipe twice, with `finetune_lr=1e-4` (the article
+#   recipe's) and `1e-5` (the course's), and keep the rate whose fine-tuned model has the better
+#   `val accuracy` column. Look at the curves too: a rate too large for pretrained weights shows as a
+#   validation loss that rises from the first fine-tuning epochs, and early stopping then restores an
+#   early epoch.
+# - *Both recipes.* Run the notebook with `RECIPE = "article"` in the same results folder: its last
+#   section then shows both recipes next to the article. The article recipe augments the EfficientNet
+#   model (flip and rotation): compare, for each recipe, `accuracy` with `accuracy, de-duplicated test`.
+#   If the augmented model loses less on the de-duplicated test, it relies less on recognising
+#   near-copies of training images. With few epochs, augmentation may also just slow learning down:
+#   check the curves.
 # - *Leakage in Fruits-360.*
 #
 #   ```python

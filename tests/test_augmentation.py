@@ -203,6 +203,25 @@ def test_mapping_matches_the_legacy_generator_where_available():
     assert float(np.asarray(mapped).mean()) == pytest.approx(float(brighter.mean()), abs=1.0)
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_the_legacy_generators_shear_range_is_in_degrees():
+    """shear_range=0.2 (the Intel article's) draws shear angles of at most 0.2 degrees.
+
+    A shear angle of 20 (degrees) slides the rows of a vertical line by sin(20 deg) per row, the x_factor the
+    port gives RandomShear (which tilts a line by the arctangent of its factor, tested above).
+    """
+    legacy = pytest.importorskip("keras.src.legacy.preprocessing.image")
+    drawn = [legacy.ImageDataGenerator(shear_range=0.2).get_random_transform((101, 101, 1), seed=i)["shear"]
+             for i in range(20)]
+    assert max(abs(v) for v in drawn) <= 0.2
+    line = np.zeros((101, 101, 1), np.float32)
+    line[10:91, 50] = 255
+    sheared = legacy.ImageDataGenerator().apply_transform(line, {"shear": 20})
+    ys, xs = np.nonzero(sheared[..., 0] > 127)
+    tilt = abs(math.degrees(math.atan(np.polyfit(ys, xs, 1)[0])))
+    assert tilt == pytest.approx(math.degrees(math.atan(math.sin(math.radians(20)))), abs=0.5)  # 18.9 degrees
+
+
 # --- the two recipes ------------------------------------------------------------------------------------
 
 
@@ -211,6 +230,22 @@ def test_article_recipe_is_the_classic_strong_setting():
     assert only_layer(block, "RandomRotation").factor == pytest.approx((-40 / 360, 40 / 360))
     assert only_layer(block, "RandomFlip").mode == "horizontal"
     assert only_layer(block, "RandomZoom").fill_mode == "nearest"
+
+
+def test_article_recipe_is_the_intel_articles_generator_without_rescale():
+    """ARTICLE_ARGS is the article's listing, as helpers.articles records it, minus rescale (the models rescale)."""
+    from helpers import articles
+
+    listed = dict(articles.get("intel_augmentation").recipe["augmentation"])
+    assert listed.pop("rescale") == pytest.approx(1 / 255)
+    assert listed == aug.ARTICLE_ARGS
+    assert "Rescaling" not in kinds(aug.article_augmentation(seed=1, fused=False))
+
+
+def test_the_articles_shear_range_is_a_fifth_of_a_degree():
+    """shear_range=0.2 is in degrees: the ported shear moves the bottom row by sin(0.2 deg) of the height."""
+    block = port(shear_range=0.2)
+    assert max(abs(v) for v in only_layer(block, "RandomShear").x_factor) == pytest.approx(0.00349, abs=1e-5)
 
 
 def test_recommended_recipe_is_mild_and_scene_safe():

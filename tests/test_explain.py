@@ -219,3 +219,43 @@ def test_images_at_picks_positions_of_an_unshuffled_dataset():
         explain.images_at(ds, [10])
     with pytest.raises(ValueError):
         explain.images_at(ds, [])
+
+
+def test_a_lambda_layer_does_not_load_in_safe_mode(tmp_path):
+    """Chapter 04's table: a Lambda grayscale saves, but its .keras file refuses to load in safe mode."""
+    inputs = keras.Input((8, 8, 3))
+    gray = layers.Lambda(lambda x: tf.reduce_mean(x, axis=-1, keepdims=True))(inputs)
+    model = keras.Model(inputs, layers.Dense(2)(layers.Flatten()(gray)))
+    path = tmp_path / "lambda.keras"
+    model.save(path)
+    with pytest.raises(ValueError, match="(?i)lambda"):
+        keras.saving.load_model(path)  # safe_mode=True is the default
+
+
+def test_random_flip_runs_only_while_training_and_saves(tmp_path):
+    """Chapter 04's course recipe: RandomFlip + Grayscale in front of the network; inference never flips."""
+    keras.utils.set_random_seed(0)
+    front = keras.Sequential([layers.RandomFlip("horizontal", name="mirror"), explain.Grayscale(name="grayscale")])
+    model = models.scratch_cnn((16, 16, 3), 2, filters=(4,), convs_per_block=2, dense=(8, 8), augmentation=front)
+    x = np.random.default_rng(4).uniform(0, 255, (6, 16, 16, 3)).astype("float32")
+    plain = np.asarray(explain.Grayscale()(x))
+    np.testing.assert_allclose(np.asarray(front(x, training=False)), plain, rtol=1e-6)
+    flipped = np.asarray(front(x, training=True))
+    assert any(np.allclose(f, p[:, ::-1]) and not np.allclose(f, p) for f, p in zip(flipped, plain, strict=True))
+    path = tmp_path / "flip_gray.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    assert explain.feature_maps(loaded, x[:1], ["block1_conv1"])["block1_conv1"].shape == (1, 16, 16, 4)
+
+
+def test_a_nested_backbones_layers_are_not_reachable_from_the_outer_model():
+    """Chapter 04's note: Keras 3 refuses a sub-model from the outer input to a layer inside a nested backbone."""
+    inner_in = keras.Input((8, 8, 3))
+    base = keras.Model(inner_in, layers.Conv2D(2, 3, name="inner_conv")(inner_in), name="base")
+    inputs = keras.Input((8, 8, 3))
+    model = keras.Model(inputs, layers.Dense(2)(layers.GlobalAveragePooling2D()(base(inputs))))
+    with pytest.raises(ValueError, match="not connected"):
+        keras.Model(model.inputs, [model.get_layer("base").get_layer("inner_conv").output, model.output])
+    works = keras.Model(base.inputs, [base.get_layer("inner_conv").output, base.output])  # the route that works
+    assert len(works.outputs) == 2

@@ -116,6 +116,31 @@ def test_cache_blockers_name_augmentation_fine_tuning_and_dropout():
     assert len(blockers) == 1 and "drop" in blockers[0]
 
 
+def test_extracted_features_skip_the_augmentation():
+    """Chapter 05, article recipe: extract_features runs in inference mode, where augmentation layers do nothing,
+    so the features of a model with augmentation are those of the plain images (what caching trades away)."""
+    keras.utils.set_random_seed(0)
+    base = keras.Sequential([keras.Input((SIZE, SIZE, 3)), keras.layers.Conv2D(8, 3, activation="relu")], name="base")
+    base.trainable = False
+
+    def model_on(x, inputs):
+        pooled = keras.layers.GlobalAveragePooling2D(name="pool")(base(x))
+        return keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(pooled))
+
+    augment = keras.Sequential([keras.layers.RandomFlip("horizontal", seed=0), keras.layers.RandomRotation(0.1, seed=0),
+                                keras.layers.RandomZoom(0.1, seed=0)], name="augmentation")
+    inputs, plain_inputs = keras.Input((SIZE, SIZE, 3)), keras.Input((SIZE, SIZE, 3))
+    augmented, plain = model_on(augment(inputs), inputs), model_on(plain_inputs, plain_inputs)
+    ds = tf.data.Dataset.from_tensor_slices((images(6), np.arange(6))).batch(3)
+    with_aug, _ = features.extract_features(features.feature_extractor(augmented), ds)
+    without, _ = features.extract_features(features.feature_extractor(plain), ds)
+    assert np.abs(without).mean() > 1, "features of a usable size, so that the comparison means something"
+    np.testing.assert_allclose(with_aug, without, rtol=1e-6)
+    extractor = features.feature_extractor(augmented)
+    trained = np.asarray(extractor(images(6), training=True))  # what fit would see: augmented images
+    assert np.abs(trained - without).max() > 1e-2 * np.abs(without).max()
+
+
 def test_a_head_learns_from_cached_features():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 64).astype(np.int32)

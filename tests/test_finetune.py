@@ -204,3 +204,61 @@ def test_undo_afterwards_restores_weights_and_optimizer_state():
     assert finetune.relative_change(weights, model.weights) == 0
     assert all(np.array_equal(a, b) for a, b in zip(state, values(model.optimizer.variables), strict=True))
     assert float(model.optimizer.learning_rate) == pytest.approx(0.01)
+
+
+def stem_base() -> keras.Model:
+    """Like InceptionV3's stem: a bias-free 'valid' convolution, then BatchNormalization without scale."""
+    inputs = keras.Input((12, 12, 3), name="x")
+    x = keras.layers.Conv2D(6, 3, padding="valid", use_bias=False, name="c1")(inputs)
+    x = keras.layers.BatchNormalization(scale=False, name="bn1")(x)
+    x = keras.layers.ReLU(name="relu1")(x)
+    x = keras.layers.Conv2D(8, 3, padding="same", use_bias=False, name="c2")(x)
+    x = keras.layers.BatchNormalization(scale=False, name="bn2")(x)
+    return keras.Model(inputs, keras.layers.ReLU(name="relu2")(x), name="stem")
+
+
+@pytest.mark.parametrize("frozen", [False, True])
+def test_input_shift_training_mode_cancels_a_rescaled_input_and_changes_nothing(frozen):
+    """The chapter's claim: with batch statistics, [0, 1] instead of [-1, 1] reaches the layers after the first
+    BatchNormalization unchanged (up to its epsilon); with moving statistics from [-1, 1], it does not."""
+    keras.utils.set_random_seed(0)
+    base = stem_base()
+    x, _ = data(16)
+    pixels = np.clip(x * 40 + 128, 0, 255)
+    reference, other = pixels / 127.5 - 1, pixels / 255  # InceptionV3's range and the article's
+    finetune.estimate_batchnorm_statistics(base, reference)
+    base.trainable = not frozen
+    for bn in finetune.batchnorm_layers(base):
+        bn.epsilon = 1e-9  # the exact algebra; Keras' default 1e-3 adds a small difference
+    before = values(base.weights)
+    table = finetune.input_shift(base, reference, other, ["bn1", "relu1"]).set_index("layer")
+    assert list(table.index) == ["bn1", "relu1", "pooled output"]
+    assert (table["training mode: cosine"] > 0.9999).all()
+    assert np.allclose(table["training mode: size ratio"], 1, atol=1e-3)
+    assert table.loc["bn1", "inference mode: cosine"] < 0.99  # moving statistics from [-1, 1] do not fit [0, 1]
+    assert all(np.array_equal(a, b) for a, b in zip(before, values(base.weights), strict=True))
+    assert all(bn.trainable is (not frozen) for bn in finetune.batchnorm_layers(base))
+
+
+def test_early_stopping_restores_the_best_epoch_even_when_it_never_stops():
+    """Chapter 07: in Keras 3, restore_best_weights acts at the end of training too (patience >= epochs).
+    The tf.keras of 2020 restored only when early stopping stopped the run (tensorflow/tensorflow#35634)."""
+    keras.utils.set_random_seed(0)
+    start = keras.initializers.Constant(-0.5)  # the model starts at -0.5 and learns towards y = 0 ...
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, kernel_initializer="zeros",
+                                                                    bias_initializer=start)])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="mse")
+    x, y = np.ones((8, 3), "float32"), np.zeros((8, 1), "float32")
+    seen = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(finetune.snapshot(self.model.weights))
+
+    val = (x, np.full((8, 1), -0.5, "float32"))  # ... so it moves away from these targets: epoch 1 is the best
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True)
+    history = model.fit(x, y, validation_data=val, epochs=3, verbose=0, callbacks=[Record(), stop])
+    assert stop.stopped_epoch == 0  # it never stopped the run
+    assert int(np.argmin(history.history["val_loss"])) == 0
+    assert finetune.relative_change(seen[0], model.weights) == 0  # the weights of epoch 1 are back
+    assert finetune.relative_change(seen[-1], model.weights) > 0

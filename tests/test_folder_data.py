@@ -222,3 +222,13 @@ def test_scan_warns_once_and_loading_the_scan_does_not_warn_again(tmp_path):
         data = folder_data.load_folder(scan, image_size=(8, 8), batch_size=4, val_fraction=0.34, test_fraction=0.33)
         folder_data.scan_folder(root, warn=False)
     assert data.counts()["test"] == {"blue": 2, "green": 2, "red": 2}
+
+
+def test_an_unreadable_class_is_left_out_with_a_warning(tmp_path):
+    class_folders(tmp_path)
+    for path in (tmp_path / "green").iterdir():
+        path.write_bytes(b"\x00" * 10)
+    with pytest.warns(DataWarning, match="green"):
+        scan = folder_data.scan_folder(tmp_path, warn=False)
+    assert scan.class_names == ["blue", "red"]
+    assert sorted(set(scan.labels["all"])) == [0, 1]

@@ -380,3 +380,35 @@ def test_food5k_names_are_matched_whole_with_ascii_digits(tmp_path, name):
     assert top / "training" / name not in found.files["train"]
     assert len(found.files["train"]) == 2
     assert any(name in message for message in data_warnings(record))
+
+
+# --------------------------------------------------------------------------------------------------
+# A class folder with no usable image
+# --------------------------------------------------------------------------------------------------
+
+
+def test_a_class_folder_without_usable_images_is_left_out_with_a_warning(tmp_path):
+    """Every file of 'Banana' is unreadable: it must not become an output the model can never learn."""
+    branch = build_fruits_branch(tmp_path / "fruits-360")
+    for path in (branch / "Training" / "Banana").iterdir():
+        path.write_bytes(b"not an image")
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        found = locate(info("fruits360"), tmp_path)
+    kept = [c for c in FRUIT_CLASSES if c != "Banana"]
+    assert found.class_names == kept
+    assert any("Banana" in w and "left out" in w for w in data_warnings(record))
+    for split in ("train", "test"):
+        assert sorted(set(found.labels[split])) == list(range(len(kept)))
+        assert not any("Banana" in str(p) for p in found.files[split])
+    assert_labels_follow_folders(found)
+
+
+def test_fewer_than_two_usable_classes_is_a_layout_error(tmp_path):
+    build_odonata(tmp_path, per_class=3, held_per_class=2)
+    for path in (tmp_path / "train" / "dragonflies").iterdir():
+        path.write_bytes(b"")
+    with pytest.raises(LayoutError, match="dragonflies.*two or more|two or more.*dragonflies"), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        locate(info("odonata"), tmp_path)

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
+import numpy as np
 import pytest
 from PIL import Image
 from werkzeug import Request, Response
@@ -419,3 +420,83 @@ def test_complete_folder_with_other_settings_is_kept(inat, built):
     with pytest.warns(DataWarning, match="already holds"):
         build(inat, built, images_per_class=3)
     assert len(image_files(built)) == 2 * N - 2
+
+
+def test_per_class_counts(inat, tmp_path):
+    with pytest.warns(DataWarning, match="Skipped"):
+        root = build(inat, tmp_path / "odonata", images_per_class={"damselflies": 3, "dragonflies": 5})
+    plan = json.loads((root / ".plan.json").read_text())
+    asked = {label: sum(r["label"] == label for r in plan["records"]) for label in ("damselflies", "dragonflies")}
+    assert asked == {"damselflies": 3, "dragonflies": 5}
+    assert plan["settings"]["images_per_class"] == {"damselflies": 3, "dragonflies": 5}
+    with pytest.raises(ValueError, match="a count for each"):
+        build(inat, tmp_path / "other", images_per_class={"dragonflies": 5})
+
+
+# --------------------------------------------------------------------------------------------------
+# Profiles and the article's data handling (chapter 04)
+# --------------------------------------------------------------------------------------------------
+
+
+def test_full_profile_asks_for_the_articles_counts():
+    from helpers import articles
+
+    notes = articles.get("odonata").notes
+    full = odonata.PROFILE_BUILDS["full"]
+    assert full["images_per_class"] == {"damselflies": 8462, "dragonflies": 9197} == dict(notes["original_images"])
+    train, val, test = full["splits"]
+    assert test == 0.25 and val == pytest.approx(0.05 * (1 - test)) and sum(full["splits"]) == pytest.approx(1)
+    assert odonata.PROFILE_BUILDS["quick"]["images_per_class"] == 1000
+    assert odonata.PROFILE_BUILDS["quick"]["folder"] != full["folder"]
+
+
+def test_get_builds_each_profile_into_its_own_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_DATA_HOME", str(tmp_path))
+    calls = []
+    monkeypatch.setattr(odonata, "build_odonata", lambda dest, **kw: calls.append((dest, kw)) or dest)
+    assert odonata.get("full") == tmp_path / "odonata-full"
+    assert calls[-1][1]["images_per_class"] == odonata.ARTICLE_IMAGES
+    assert odonata.get("quick", progress=False) == tmp_path / "odonata"
+    assert calls[-1][1] == {"images_per_class": 1000, "splits": (0.7, 0.15, 0.15), "progress": False}
+    assert odonata.get("full", data_dir=tmp_path) == tmp_path and len(calls) == 2  # DATA_DIR wins
+
+
+def test_mirror_split_gives_the_articles_counts():
+    from helpers import articles
+
+    notes = articles.get("odonata").notes
+    labels = [0] * 8462 + [1] * 9197
+    split = odonata.mirror_split(labels, ("damselflies", "dragonflies"), seed=42)
+    assert (len(split.train), len(split.test)) == (notes["train_images"]["total"], notes["test_images"])
+    assert np.bincount(split.train_labels).tolist() == [12694, 13797]
+    assert np.bincount(split.test_labels).tolist() == [4230, 4597]
+    rows = np.concatenate([split.train, split.test])
+    assert len({tuple(r) for r in rows.tolist()}) == 2 * len(labels)  # every photo twice: as it is and mirrored
+    leaked = split.test_leaked.mean()
+    assert 0.72 < leaked < 0.78  # about three in four test images have their twin in training
+
+
+def test_mirror_split_leak_and_determinism():
+    labels = [0, 0, 1, 1, 1, 0]
+    split = odonata.mirror_split(labels, ("a", "b"), seed=1, test_share=0.5)
+    for row, leaked in zip(split.test.tolist(), split.test_leaked, strict=True):
+        assert leaked == ([row[0], 1 - row[1]] in split.train.tolist())
+    again = odonata.mirror_split(labels, ("a", "b"), seed=1, test_share=0.5)
+    assert np.array_equal(split.test, again.test) and np.array_equal(split.train, again.train)
+    assert (np.diff(split.test[:, 0]) >= 0).all()  # test rows in photo order
+    hand = odonata.MirrorSplit(train=np.array([[0, 0], [1, 1]]), test=np.array([[0, 1], [1, 1], [2, 0]]),
+                               labels=np.array([0, 1, 1]))
+    assert hand.test_leaked.tolist() == [True, False, False]
+
+
+def test_draw_chunks_like_the_article():
+    labels = np.array([0] * 12694 + [1] * 13797)
+    chunks = odonata.draw_chunks(labels, n_chunks=6, per_class=2000, seed=0)
+    assert [(len(c.train), len(c.val)) for c in chunks] == [(3800, 200)] * 6
+    used = np.concatenate([np.concatenate([c.train, c.val]) for c in chunks])
+    assert len(used) == len(set(used.tolist())) == 24000  # no image in two chunks; 2,491 never used
+    for c in chunks:
+        assert np.bincount(labels[np.concatenate([c.train, c.val])]).tolist() == [2000, 2000]
+        assert not set(c.train.tolist()) & set(c.val.tolist())
+    with pytest.raises(ValueError, match="fewer than"):
+        odonata.draw_chunks(labels[:100], n_chunks=6, per_class=20)

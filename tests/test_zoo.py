@@ -40,8 +40,13 @@ def row(name="A", val=0.9, val_loss=0.3, test=0.8, params=1_000_000, ips=100.0, 
 
 def test_registry_names():
     assert len(zoo.ARTICLE_BACKBONES) == 13 and "ResNet101V2" in zoo.ARTICLE_BACKBONES
-    for name in (*zoo.ARTICLE_BACKBONES, *zoo.MODERN_BACKBONES):
+    assert zoo.ARTICLE_NOT_TRAINED == ("NASNetLarge",) and len(zoo.ARTICLE_TRAINED) == 12
+    assert zoo.ADDED_BACKBONES == ("ResNet50", "NASNetMobile", "EfficientNetB0", "EfficientNetV2B0", "ConvNeXtTiny")
+    assert len(models.BACKBONES) == 13 + 5
+    for name in zoo.ARTICLE_BACKBONES:
         assert name in models.BACKBONES
+    assert [zoo.article_status(n) for n in ("VGG16", "NASNetLarge", "ConvNeXtTiny")] == [
+        "trained", "listed, not trained", "no (course)"]
     assert zoo.input_size("Xception") == 299 and zoo.input_size("NASNetLarge") == 331
     assert zoo.input_size("Xception", 64) == 64
     with pytest.raises(ValueError, match="MobileNetV2"):
@@ -55,7 +60,53 @@ def test_feature_extractor_is_frozen_and_pooled():
     counts = models.count_params(extractor)
     assert counts["trainable"] == 0 and counts["total"] > 2_000_000
     assert any(isinstance(layer, models.BackbonePreprocess) for layer in extractor.layers)
+    article = zoo.feature_extractor("MobileNetV2", image_size=32, weights=None, preprocess="divide_255")
+    scale = article.get_layer("preprocess")
+    assert isinstance(scale, keras.layers.Rescaling) and scale.scale == pytest.approx(1 / 255)
+    assert not any(isinstance(layer, models.BackbonePreprocess) for layer in article.layers)
+    assert article.output_shape == (None, 1280) and models.count_params(article)["trainable"] == 0
+    assert zoo.preprocess_mode("MobileNetV2") == "tf" and zoo.preprocess_mode("VGG16", "divide_255") == "divide_255"
+    with pytest.raises(ValueError, match="divide_255"):
+        zoo.feature_extractor("MobileNetV2", image_size=32, weights=None, preprocess="scale")
     zoo.free_memory()
+
+
+def test_free_memory_keeps_the_dtype_policy_and_the_default_strategy():
+    """Issue #13: keras.backend.clear_session() resets both; free_memory must put back what set-up chose."""
+    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    tf.distribute.experimental_set_strategy(strategy)
+    try:
+        keras.backend.clear_session()  # the Keras behaviour behind the bug: both settings are gone
+        assert keras.mixed_precision.global_policy().name == "float32" and not tf.distribute.has_strategy()
+        keras.mixed_precision.set_global_policy("mixed_float16")
+        tf.distribute.experimental_set_strategy(strategy)
+        zoo.free_memory()
+        assert keras.mixed_precision.global_policy().name == "mixed_float16"
+        assert tf.distribute.get_strategy() is strategy
+    finally:
+        tf.distribute.experimental_set_strategy(None)
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_nasnetlarge_accepts_other_input_sizes_without_its_top():
+    """The article skipped NASNetLarge for its 331x331 input; only include_top=True requires that size."""
+    from keras.src.applications import imagenet_utils  # the check every keras.applications constructor runs
+
+    shape = {"default_size": 331, "min_size": 32, "data_format": "channels_last", "weights": "imagenet"}
+    assert imagenet_utils.obtain_input_shape((150, 150, 3), require_flatten=False, **shape) == (150, 150, 3)
+    with pytest.raises(ValueError, match="331"):
+        imagenet_utils.obtain_input_shape((150, 150, 3), require_flatten=True, **shape)
+
+
+def test_heads():
+    x = np.random.default_rng(0).normal(size=(20, 7)).astype("float32")
+    dense = zoo.new_head("dense", x, 3)
+    assert [type(layer).__name__ for layer in dense.layers] == ["Dense"]
+    assert models.count_params(dense)["trainable"] == 7 * 3 + 3
+    assert "centre_scale" in [layer.name for layer in zoo.new_head("course", x, 3).layers]
+    with pytest.raises(ValueError, match="course"):
+        zoo.new_head("mlp", x, 3)
 
 
 def test_extract_features_keeps_labels_aligned_even_when_shuffled():
@@ -129,6 +180,11 @@ def test_make_row_reads_the_best_epoch():
     history.history = {"val_loss": [0.9, 0.4, 0.6], "val_accuracy": [0.5, 0.8, 0.9], "loss": [1, 0.5, 0.3]}
     r = zoo.make_row("ResNet101V2", feats, training.FitResult(history, 0.3), {"accuracy": 0.75})
     assert (r.val_accuracy, r.val_loss, r.head_epochs) == (0.8, 0.4, 3)
+    assert r.dtype_policy == "float32"
+    last = zoo.make_row("ResNet101V2", feats, training.FitResult(history, 0.3), {"accuracy": 0.75},
+                        preprocess="divide_255", restored=False, dtype_policy="mixed_float16")
+    assert (last.val_accuracy, last.val_loss, last.preprocess, last.dtype_policy) == (0.9, 0.6, "divide_255",
+                                                                                     "mixed_float16")
     assert r.in_article and r.preprocess == "tf" and r.image_size == 96 and r.params == 1234
     assert r.images == 13 and r.images_per_second == pytest.approx(6.5)
     assert r.head_seconds_per_epoch == pytest.approx(0.1) and r.test_accuracy == 0.75
@@ -146,7 +202,13 @@ def test_cost_estimates():
 def test_run_backbone_on_the_sample(tmp_path):
     root = datasets.make_sample("intel", tmp_path / "intel", images_per_class=6)
     data = datasets.load("intel", root, image_size=(32, 32), batch_size=8, seed=0, cache=False)
-    r = zoo.run_backbone("MobileNetV2", data, image_size=32, weights=None, epochs=2, batch_size=16, seed=1)
+    keras.mixed_precision.set_global_policy("mixed_float16")  # what runtime.setup chooses on a T4 or newer
+    try:
+        r = zoo.run_backbone("MobileNetV2", data, image_size=32, weights=None, epochs=2, batch_size=16, seed=1)
+        assert keras.mixed_precision.global_policy().name == "mixed_float16"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert r.dtype_policy == "mixed_float16"  # backbone and head alike (not "backbone ..., head float32")
     assert r.backbone == "MobileNetV2" and r.image_size == 32 and r.feature_dim == 1280
     assert r.params == 2_257_984 and r.preprocess == "tf" and r.in_article  # headless MobileNetV2, any input size
     assert r.train_images == len(data.files["train"]) and r.images == sum(len(f) for f in data.files.values())
@@ -163,11 +225,11 @@ def test_best_row_is_chosen_on_validation_not_test():
 
 
 def test_zoo_table():
-    table = zoo.zoo_table([row("A", val=0.8), row("B", val=0.9, in_article=False, params=25_600_000)])
-    assert list(table["backbone"]) == ["B", "A"]
-    assert list(table["in article"]) == ["new", "yes"]
+    table = zoo.zoo_table([row("VGG16", val=0.8), row("B", val=0.9, in_article=False, params=25_600_000)])
+    assert list(table["backbone"]) == ["B", "VGG16"]
+    assert list(table["in the article"]) == ["no (course)", "trained"]
     assert table.loc[0, "params (M)"] == 25.6
-    for column in ("images/s", "extract s", "head s/epoch", "val accuracy", "test accuracy"):
+    for column in ("images/s", "extract s", "head s/epoch", "dtype policy", "val accuracy", "test accuracy"):
         assert column in table.columns
 
 
@@ -179,18 +241,24 @@ def test_accuracy_standard_error():
 
 
 def test_plot_zoo_labels_every_backbone():
-    rows = [row("A", params=2e6, ips=900), row("B", params=40e6, ips=150), row("C", params=5e6, in_article=False)]
+    rows = [row("VGG16", params=2e6, ips=900, val=0.7), row("DenseNet121", params=40e6, ips=150),
+            row("C", params=5e6, in_article=False)]
     fig = zoo.plot_zoo(rows, reference=0.9033, reference_label="article", title="Zoo")
     assert isinstance(fig, Figure) and fig._suptitle.get_text() == "Zoo"
     left, right = fig.axes
     for ax in (left, right):
         assert ax.get_xscale() == "log"
-        assert sorted(t.get_text() for t in ax.texts) == ["A", "B", "C"]
+        assert sorted(t.get_text() for t in ax.texts) == ["C", "DenseNet121", "VGG16"]
+        assert sorted(float(y) for c in ax.collections for _, y in c.get_offsets()) == pytest.approx([70, 90, 90])
         assert any(line.get_linestyle() == "--" and line.get_ydata()[0] == pytest.approx(90.33)
                    for line in ax.get_lines())
         assert len(ax.collections) == 2  # article and added backbones
     assert "parameters" in left.get_xlabel() and "per image" in right.get_xlabel()
-    assert left.get_ylabel() == "test accuracy (%)"
-    assert [t.get_text() for t in left.get_legend().get_texts()] == ["in the article", "added by the course", "article"]
+    assert left.get_ylabel() == "validation accuracy (%)"
+    assert [t.get_text() for t in left.get_legend().get_texts()] == [
+        "trained in the article", "not trained in the article", "article"]
+    assert zoo.plot_zoo(rows, metric="test_accuracy").axes[0].get_ylabel() == "test accuracy (%)"
     with pytest.raises(ValueError):
         zoo.plot_zoo([])
+    with pytest.raises(ValueError):
+        zoo.plot_zoo(rows, metric="loss")

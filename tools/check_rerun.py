@@ -60,7 +60,7 @@ DUPLICATE_NAME = re.compile(r"(?i)^copy of |[ -]copy( \d+)?(?=\.[^.]*$|$)| \(\d+
 #: Folders of a working folder that tools (not notebooks) create.
 TOOL_FOLDERS = frozenset({"__pycache__", ".ipynb_checkpoints"})
 #: The data home's folders of downloaded (real) data, where file names are not ours to judge.
-DOWNLOADED = frozenset({"odonata", "downloads", "kagglehub"})
+DOWNLOADED = frozenset({"odonata", "odonata-full", "downloads", "kagglehub"})
 
 
 def main(argv: list[str] | None = None) -> int:

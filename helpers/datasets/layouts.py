@@ -8,6 +8,7 @@ for them in the given folder, its descendants (a few levels deep) and, failing t
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 
 from .. import progress
 from .catalog import DatasetInfo
-from .files import IMAGE_EXTENSIONS, Skipped, is_hidden, list_images, subfolders
+from .files import IMAGE_EXTENSIONS, DataWarning, Skipped, is_hidden, list_images, subfolders
 from .samples import MARKER
 
 #: How deep below the given root the search goes (Fruits-360 nests the splits three levels down).
@@ -194,7 +195,46 @@ def _read(dataset: DatasetInfo, layout: Layout, folder: Path, dirs: dict[str, Pa
             raise _NoTrainingImages(_no_training_images(dataset, layout, folder, path, class_names, skipped))
         skipped.warn(path)
         found.files[split], found.labels[split] = files, labels
+    try:
+        found.class_names = drop_empty_classes(found.class_names, found.files, found.labels, dirs["train"])
+    except LayoutError as err:
+        raise LayoutError(f"{dataset.title}: {err} Or pass the folder that holds the complete dataset as "
+                          f"DATA_DIR (see datasets.md for how to get '{dataset.name}').") from None
     return found
+
+
+def drop_empty_classes(class_names: list[str], files: dict[str, list[Path]], labels: dict[str, list[int]],
+                       where: Path, first: str = "train") -> list[str]:
+    """Leave out the classes with no usable image in the ``first`` split; return the remaining class names.
+
+    A class folder whose files are all unreadable would otherwise become an output the model can never
+    learn, silently. Its label is removed, the other labels are renumbered in place (in ``labels``, and
+    the class's images in the other splits are dropped from ``files``), and one :class:`DataWarning`
+    names it. Used by :func:`locate` and by :mod:`helpers.folder_data` (chapter 09).
+
+    Raises:
+        LayoutError: fewer than two classes have a usable image in the ``first`` split.
+    """
+    present = set(labels[first])
+    empty = [name for i, name in enumerate(class_names) if i not in present]
+    if not empty:
+        return class_names
+    kept = [name for i, name in enumerate(class_names) if i in present]
+    if len(kept) < 2:
+        raise LayoutError(
+            f"Under {where}, only {len(kept)} class(es) hold a usable image ({', '.join(kept) or 'none'}); "
+            f"the class folder(s) {', '.join(empty)} have none. A classifier needs two or more classes: "
+            "add readable images (JPEG, PNG, BMP or GIF) to those folders, or remove them.")
+    new_index = {class_names.index(name): i for i, name in enumerate(kept)}
+    for split in labels:
+        pairs = [(f, new_index[label]) for f, label in zip(files[split], labels[split], strict=True)
+                 if label in new_index]
+        files[split] = [f for f, _ in pairs]
+        labels[split] = [label for _, label in pairs]
+    warnings.warn(f"Under {where}, the class folder(s) {', '.join(empty)} hold no usable image in the {first} "
+                  f"split: left out, so the model has {len(kept)} classes ({', '.join(kept)}).",
+                  DataWarning, stacklevel=3)
+    return kept
 
 
 def _no_training_images(dataset: DatasetInfo, layout: Layout, folder: Path, path: Path, class_names: list[str],

@@ -1,10 +1,11 @@
 """Build the dragonflies-vs-damselflies dataset from iNaturalist open data.
 
-The source article used images from the iNaturalist 2019 competition, whose archive (74 GB) may not
-be redistributed. The course builds an equivalent set legally instead: it asks the public
-iNaturalist API (v1) for research-grade observations of the suborders Anisoptera (dragonflies) and
-Zygoptera (damselflies) that have a Creative Commons photo, downloads one photo per observation,
-and writes::
+The source article (chapter 04) does not say where its 8,462 damselfly and 9,197 dragonfly photos came
+from; its figure 2 credits the FGVC6 (CVPR 2019) competitions page, home of the iNaturalist 2019
+competition, whose archive (74 GB) may not be redistributed. The course builds a set of its own, legally,
+instead: it asks the public iNaturalist API (v1) for research-grade observations of the suborders
+Anisoptera (dragonflies) and Zygoptera (damselflies) that have a Creative Commons photo, downloads one
+photo per observation, and writes::
 
     dest/
         train/{damselflies,dragonflies}/<observation_id>_<photo_id>.jpg
@@ -21,6 +22,15 @@ a pause between API requests, as iNaturalist asks).
 The taxon ids are looked up by name through the API (``/v1/taxa``) rather than hard-coded: a wrong
 id would silently mix the two classes. Every observation's ``ancestor_ids`` is checked against the
 id as well.
+
+How many photos are asked for depends on the course profile (:data:`PROFILE_BUILDS`, :func:`get`):
+``quick`` takes 1,000 per class; ``full`` takes the article's 8,462 damselflies and 9,197 dragonflies and
+splits them in the article's proportions (25 % test, 5 % of the rest for validation).
+
+The article's own data handling, which chapter 04 reproduces with ``RECIPE = "article"``, is here too:
+:func:`mirror_split` adds a mirrored copy of every photo and splits the doubled set without keeping a photo
+and its mirror together (as the article's counts show it did), and :func:`draw_chunks` draws its rounds of
+training images.
 """
 
 from __future__ import annotations
@@ -35,13 +45,16 @@ import random
 import re
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
+from ..articles import get as _article
 from .fetch import USER_AGENT, DataUnavailableError, _progress_disabled, download_file
 from .files import DataWarning, image_problem
 
@@ -72,8 +85,8 @@ MANIFEST = "dataset.json"
 PLAN = ".plan.json"
 _FIX = (
     "check the internet connection (on Kaggle: Settings > Internet on) and run this again: what is "
-    "already downloaded is kept. Or, if you prepared the article's iNat 2019 data as "
-    "{train,validation,test}/{damselflies,dragonflies}, pass that folder as DATA_DIR"
+    "already downloaded is kept. Or, if you have Odonata photos (e.g. from the iNaturalist 2019 "
+    "competition) arranged as {train,validation,test}/{damselflies,dragonflies}, pass that folder as DATA_DIR"
 )
 
 
@@ -370,8 +383,8 @@ def _plan(
         if label not in ids:
             ids[label] = resolve_taxon_id(name, api_url=api_url, session=session, throttle=throttle)
     records = []
-    n = settings["images_per_class"]
     for label in CLASS_NAMES:
+        n = _per_class(settings["images_per_class"], label)
         observations = fetch_observations(
             ids[label],
             n,
@@ -396,6 +409,11 @@ def _plan(
     dest.mkdir(parents=True, exist_ok=True)
     _write_atomically(dest / PLAN, json.dumps(plan, indent=1))
     return plan
+
+
+def _per_class(images_per_class: int | Mapping[str, int], label: str) -> int:
+    """How many observations of class ``label`` to ask for."""
+    return int(images_per_class[label] if isinstance(images_per_class, Mapping) else images_per_class)
 
 
 def _valid_image(path: Path) -> str | None:
@@ -511,7 +529,7 @@ def _warn_skipped(plan: dict[str, Any]) -> None:
 def build_odonata(
     dest: Path,
     *,
-    images_per_class: int = 1000,
+    images_per_class: int | Mapping[str, int] = 1000,
     splits: Sequence[float] = (0.7, 0.15, 0.15),
     seed: int = 0,
     api_url: str = INAT_API,
@@ -525,7 +543,8 @@ def build_odonata(
 
     Args:
         dest: The dataset folder (created if needed).
-        images_per_class: Observations to take per class (one photo each).
+        images_per_class: Observations to take per class (one photo each), or ``{label: count}`` for
+            counts that differ by class (the ``full`` profile asks for the article's 8,462 and 9,197).
         splits: Fractions for train, validation and test (stratified per class).
         seed: Seed of the split assignment.
         api_url: Base URL of the iNaturalist API v1.
@@ -546,8 +565,15 @@ def build_odonata(
     network, :class:`DataUnavailableError` is raised instead and the next call resumes.
     """
     dest = Path(dest).expanduser()
+    if isinstance(images_per_class, Mapping):
+        unknown = sorted(set(images_per_class) ^ set(CLASS_NAMES))
+        if unknown:
+            raise ValueError(f"images_per_class must give a count for each of {CLASS_NAMES}, not {unknown}.")
+        count: int | dict[str, int] = {label: int(images_per_class[label]) for label in CLASS_NAMES}
+    else:
+        count = int(images_per_class)
     settings = {
-        "images_per_class": int(images_per_class),
+        "images_per_class": count,
         "splits": [float(f) for f in splits],
         "seed": int(seed),
         "photo_size": photo_size,
@@ -600,3 +626,155 @@ def build_odonata(
     }
     _write_atomically(dest / MANIFEST, json.dumps(manifest, indent=1))
     return dest
+
+
+# --------------------------------------------------------------------------------------------------
+# How much each course profile asks for
+# --------------------------------------------------------------------------------------------------
+
+#: The article's photos per class before mirroring (from :mod:`helpers.articles`, the single source).
+ARTICLE_IMAGES: dict[str, int] = dict(_article("odonata").notes["original_images"])
+
+#: What :func:`get` builds for each profile that downloads (``smoke`` uses the offline sample): the
+#: folder under :func:`~helpers.datasets.data_home`, and :func:`build_odonata`'s arguments.
+#: ``quick`` keeps the course's 1,000 photos per class and 70/15/15 split; ``full`` asks for the article's
+#: counts and splits them in the article's proportions: 25 % test, and 5 % of the rest for validation
+#: (0.75 x 0.05 = 0.0375), leaving 71.25 % for training.
+PROFILE_BUILDS: dict[str, dict[str, Any]] = {
+    "quick": {"folder": "odonata", "images_per_class": 1000, "splits": (0.7, 0.15, 0.15)},
+    "full": {"folder": "odonata-full", "images_per_class": ARTICLE_IMAGES, "splits": (0.7125, 0.0375, 0.25)},
+}
+
+
+def get(profile: str = "quick", data_dir: str | os.PathLike | None = None, **build_options: Any) -> Path:
+    """:func:`helpers.datasets.get` for Odonata, with the number of photos the profile asks for.
+
+    ``data_dir`` (any profile) and ``smoke`` (the offline sample) behave exactly as in
+    ``datasets.get``. ``quick`` and ``full`` build from iNaturalist (:func:`build_odonata`) with the
+    settings of :data:`PROFILE_BUILDS` into their own folders under the course's data home, so a
+    ``quick`` build is never mistaken for a ``full`` one. ``build_options`` go to :func:`build_odonata`.
+    """
+    from . import data_home
+    from . import get as get_dataset
+
+    if data_dir is not None or profile not in PROFILE_BUILDS:
+        return get_dataset("odonata", profile=profile, data_dir=data_dir)
+    settings = dict(PROFILE_BUILDS[profile])
+    folder = settings.pop("folder")
+    return build_odonata(data_home() / folder, **settings, **build_options)
+
+
+# --------------------------------------------------------------------------------------------------
+# The article's data handling (chapter 04, RECIPE = "article")
+# --------------------------------------------------------------------------------------------------
+
+
+def article_test_share() -> dict[str, float]:
+    """The article's test share per class, after mirroring: 4,230 of 16,924 damselflies, 4,597 of 18,394 dragonflies.
+
+    The article gives the doubled counts and the training counts (12,694 and 13,797); the test images
+    are the rest (8,827 in all). Both shares are 25 % to within 0.01 percentage point.
+    """
+    notes = _article("odonata").notes
+    return {label: 1 - notes["train_images"][label] / notes["after_mirroring"][label] for label in CLASS_NAMES}
+
+
+@dataclass(frozen=True)
+class MirrorSplit:
+    """A train/test split of photos *and* their mirror images, made as the article made it.
+
+    Every row of ``train`` and ``test`` is one stored image: ``(photo, mirrored)``, where ``photo`` indexes
+    the list of original photos and ``mirrored`` is 1 for the left-right mirrored copy, 0 for the photo.
+    """
+
+    train: np.ndarray
+    test: np.ndarray
+    labels: np.ndarray
+
+    @property
+    def train_labels(self) -> np.ndarray:
+        return self.labels[self.train[:, 0]]
+
+    @property
+    def test_labels(self) -> np.ndarray:
+        return self.labels[self.test[:, 0]]
+
+    @property
+    def test_leaked(self) -> np.ndarray:
+        """For each test image: is its twin (the same photo, mirrored the other way) in the training set?"""
+        in_train = {(int(p), int(m)) for p, m in self.train}
+        return np.array([(int(p), 1 - int(m)) in in_train for p, m in self.test], dtype=bool)
+
+
+def mirror_split(labels: Sequence[int], class_names: Sequence[str], *, seed: int = 0,
+                 test_share: Mapping[str, float] | float | None = None) -> MirrorSplit:
+    """Double a set of photos with their mirror images, then split the doubled set per class, as the article did.
+
+    Each photo ``i`` becomes two images, ``(i, 0)`` and ``(i, 1)``; the ``2 n`` images of each class are
+    shuffled with ``seed`` and the first ``round(share x 2 n)`` go to the test set. A photo and its mirror
+    are **not** kept together, so about three in four test images have their twin in the training set:
+    the article's leak, reproduced on purpose (its 13,797 dragonfly training images, an odd number, show
+    that it did not keep the pairs together either).
+
+    Args:
+        labels: The class index of each original photo.
+        class_names: Class names in label order (to look up the share per class).
+        seed: Seed of the shuffle.
+        test_share: The test share per class name, or one share for all; default
+            :func:`article_test_share`, which gives the article's 26,491 / 8,827 on its 17,659 photos.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    if test_share is None:
+        test_share = article_test_share()
+    rng = np.random.default_rng(seed)
+    train, test = [], []
+    for cls in np.unique(labels):
+        share = test_share if isinstance(test_share, float | int) else test_share[class_names[cls]]
+        photos = np.flatnonzero(labels == cls)
+        rows = np.array([(p, m) for p in photos for m in (0, 1)], dtype=np.int64).reshape(-1, 2)
+        rows = rows[rng.permutation(len(rows))]
+        n_test = int(round(share * len(rows)))
+        test.append(rows[:n_test])
+        train.append(rows[n_test:])
+    empty = np.zeros((0, 2), dtype=np.int64)
+    train_rows = np.concatenate(train) if train else empty
+    test_rows = np.concatenate(test) if test else empty
+    order = np.lexsort((test_rows[:, 1], test_rows[:, 0]))  # the test set in photo order, twins side by side
+    return MirrorSplit(train_rows, test_rows[order], labels)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One round of the article's training: positions in ``MirrorSplit.train`` to train on and to validate on."""
+
+    train: np.ndarray
+    val: np.ndarray
+
+
+def draw_chunks(train_labels: Sequence[int], *, n_chunks: int, per_class: int, val_fraction: float = 0.05,
+                seed: int = 0) -> list[Chunk]:
+    """The article's rounds: ``n_chunks`` chunks of ``per_class`` images of every class, none drawn twice.
+
+    The article trained on chunks of 4,000 training images (2,000 per class), each loaded after the last,
+    six times (24,000 of its 26,491), and used 5 % of each chunk for validation; which 5 % it does not say,
+    so a random 5 % of the chunk is taken here. Images left over after the last chunk are never trained on,
+    as in the article.
+
+    Raises:
+        ValueError: a class has fewer than ``n_chunks x per_class`` training images.
+    """
+    train_labels = np.asarray(train_labels)
+    rng = np.random.default_rng(seed)
+    drawn = []
+    for cls in np.unique(train_labels):
+        positions = rng.permutation(np.flatnonzero(train_labels == cls))
+        if len(positions) < n_chunks * per_class:
+            raise ValueError(f"Class {cls} has {len(positions)} training images, fewer than {n_chunks} chunks x "
+                             f"{per_class}.")
+        drawn.append(positions[: n_chunks * per_class].reshape(n_chunks, per_class))
+    chunks = []
+    for k in range(n_chunks):
+        members = rng.permutation(np.concatenate([d[k] for d in drawn]))
+        n_val = int(round(val_fraction * len(members)))
+        chunks.append(Chunk(train=np.sort(members[n_val:]), val=np.sort(members[:n_val])))
+    return chunks
