@@ -376,7 +376,8 @@ def test_layout_detection_on_dataset_like_trees(drawn, start):
         except LayoutError as err:
             event("layout without training images" if "holds no usable image" in str(err) else "no layout")
             assert dataset.title in str(err) and "DATA_DIR" in str(err)
-            assert not (complete and start != "split"), "a complete layout under junk must be found"
+            one_class = "two or more classes" in str(err)  # found, but fewer than two classes hold an image
+            assert one_class or not (complete and start != "split"), "a complete layout under junk must be found"
             return
         event(f"found {found.layout}, {sum(map(len, found.files.values())) and 'with' or 'without'} images")
         assert_consistent(dataset, found, folder)
