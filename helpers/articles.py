@@ -335,8 +335,9 @@ INTEL_AUGMENTATION = Article(
     quirks=(
         Quirk("augmented_worse",
               "The augmented run ends at 68.60 %, ten points below the same article's scratch CNN (78.33 %).",
-              "The article blames the model's capacity; its log also shows an epoch-1 accuracy of 0.19 (chance is "
-              "0.17) and only 11 epochs of 50, so the run stopped while still learning."),
+              "The article says the model's complexity must be adjusted; its log also shows an epoch-1 accuracy of "
+              "0.19 (chance is 0.17) and 11 epochs of 50 at 62 steps (682 updates against the scratch run's "
+              "3,510), ending at training accuracy 0.64 against 0.91: under-fitted."),
         Quirk("model_not_shown",
               "The article does not show which network, optimizer or batch size the augmented run used.",
               "The article recipe must fill those gaps; this course uses the article's scratch CNN and says so.",
@@ -458,12 +459,13 @@ ODONATA = Article(
               "test accuracy.", reproduced=True),
         Quirk("chunks_leave_images_unused",
               "Training used six chunks of 4,000 images (24,000) of the 26,491 training images.",
-              "About 2,500 training images were never used, and each chunk's 10 epochs partly overwrite what "
+              "About 2,500 training images were never used, and each chunk's 10 epochs can partly overwrite what "
               "earlier chunks taught.", reproduced=True),
         Quirk("validation_changes_per_chunk",
               "Each chunk takes its own 5 % for validation.",
-              "The validation images change every round, so the curves of different rounds are not comparable "
-              "and a round's validation images may be training images of another round.", reproduced=True),
+              "The validation images change every round, so the curves of different rounds are not comparable, "
+              "and a validation image's mirror copy may be a training image of the same or another round.",
+              reproduced=True),
         Quirk("points_not_percent",
               "It calls 85.7 % '35.7 % better than random guessing'.",
               "That is 35.7 percentage points above the 50 % of a coin toss (71 % better in relative terms)."),
@@ -528,8 +530,8 @@ FOOD5K = Article(
               "recipe fills them and says so."),
         Quirk("augmentation_without_values",
               "It augments with ImageDataGenerator but gives no augmentation values.",
-              "Augmentation in the input pipeline also rules out caching the frozen backbone's features, so "
-              "every epoch runs all of ResNet50 again.", reproduced=True),
+              "Augmentation in the input pipeline also rules out caching the backbone's features (frozen or not: "
+              "the text does not say), so every epoch runs all of ResNet50 again.", reproduced=True),
         Quirk("approximate_figure",
               "It reports only 'above 95 %', with no exact figure or metric table.",
               "A comparison can only say whether a run is above or below 95 %."),
@@ -583,8 +585,10 @@ FRUITS360 = Article(
         Quirk("validated_on_test",
               "It passes the Test folder as validation_data and restores the weights of the best val_accuracy "
               "epoch.",
-              "The test set then picks the epoch, so the 99 % test accuracy is the best of five looks at the "
-              "test set, not an unseen-data estimate.", reproduced=True),
+              "Every epoch is scored on the test set: Keras 3 then restores the best test epoch (the best of "
+              "several looks), while the tf.keras of 2020 restored only when early stopping stopped the run, which "
+              "never happens here; either way the test set was the only held-out data behind its choices.",
+              reproduced=True),
         Quirk("divide_255_into_inception",
               "InceptionV3 receives images divided by 255, in [0, 1].",
               "InceptionV3 was trained on [-1, 1] inputs (its preprocess_input); the shifted input distorts "
@@ -595,7 +599,8 @@ FRUITS360 = Article(
               "layer updates its statistics on fruit; the course's two phases avoid both.", reproduced=True),
         Quirk("patience_equals_epochs",
               "EarlyStopping has patience 5 with 5 epochs in all.",
-              "It can never stop the run; it only restores the best epoch (chosen on the test set).",
+              "It can never stop the run; on 2020's tf.keras it therefore restored nothing, while Keras 3 restores "
+              "the best epoch at the end of training, so the same code now picks the epoch on the test set.",
               reproduced=True),
         Quirk("ten_or_120_outputs",
               "The prose says the output layer has 10 neurons, the code gives it 120.",
