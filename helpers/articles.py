@@ -324,7 +324,7 @@ INTEL_AUGMENTATION = Article(
         "learning_rate": "Not given: the training code of the augmented run is not shown.",
         "early_stopping_patience": "Not given: the run stops at epoch 11 of 50, so some early stopping was used, "
                                    "but its settings are not shown.",
-        "augmentation": "Methods, data augmentation: the ImageDataGenerator(...) listing, described as the "
+        "augmentation": "Methods, data augmentation: the legacy image-generator listing, described as the "
                         "values used in the notebook; test_gen only rescales.",
         "trainable": "Methods: augmentation is applied to a CNN trained from scratch.",
         "reported": "Results, data augmentation: the metric table (accuracy 68.60 % ... roc_auc 93.73 %).",
@@ -497,7 +497,7 @@ FOOD5K = Article(
         "preprocessing": None, "augmentation": None, "trainable": None,
         "reported": {"accuracy": 0.95},
         "backbone": "ResNet50", "head": "a new final linear layer with one unit per class",
-        "augmentation_used": True, "input_pipeline": "ImageDataGenerator.flow_from_dataframe",
+        "augmentation_used": True, "input_pipeline": "the legacy image generator's flow_from_dataframe",
         "labels": "from the file names ({class}_{id}.jpg)", "tensorflow": "2.4.1",
     },
     evidence={
@@ -518,7 +518,7 @@ FOOD5K = Article(
         "reported": "Testing section: the model's performance reached above 95 % (classification_report).",
         "backbone": "Training section: ResNet-50 as the backbone.",
         "head": "Training section: ResNet-50's final linear layer replaced by a new one sized to the classes.",
-        "augmentation_used": "Preparing the data: ImageDataGenerator used to augment the images.",
+        "augmentation_used": "Preparing the data: the legacy Keras image generator augments the images.",
         "input_pipeline": "Preparing the data: flow_from_dataframe on a DataFrame of file names and labels.",
         "labels": "Preparing the data: each file name holds its class and an identifier separated by '_'.",
         "tensorflow": "Import section: TensorFlow 2.4.1 with CUDA 11.0.",
@@ -529,7 +529,7 @@ FOOD5K = Article(
               "Image size, optimizer, epochs, preprocessing and what was frozen are unknown; the article "
               "recipe fills them and says so."),
         Quirk("augmentation_without_values",
-              "It augments with ImageDataGenerator but gives no augmentation values.",
+              "It augments with the legacy Keras image generator but gives no augmentation values.",
               "Augmentation in the input pipeline also rules out caching the backbone's features (frozen or not: "
               "the text does not say), so every epoch runs all of ResNet50 again.", reproduced=True),
         Quirk("approximate_figure",
@@ -562,16 +562,16 @@ FRUITS360 = Article(
         "image_size": "Loading the data: flow_from_directory(target_size=(299, 299)) for train and test.",
         "color": "flow_from_directory's default colour mode, RGB.",
         "batch_size": "Loading the data: batch_size=16; the results text confirms 3,781 steps of 16 images.",
-        "epochs": "Training: fit_generator(..., epochs=5).",
+        "epochs": "Training: the legacy fit-generator call with epochs=5.",
         "optimizer": "Compiling: optimizers.SGD(...).",
-        "learning_rate": "Compiling: SGD(lr=1e-4, ...).",
+        "learning_rate": "Compiling: SGD with its lr argument set to 1e-4.",
         "momentum": "Compiling: SGD(..., momentum=0.9).",
         "early_stopping_patience": "Training: EarlyStopping(monitor='val_accuracy', patience=5, "
                                    "restore_best_weights=True).",
         "validation": "Training: validation_data=test_generator, the Test folder.",
         "preprocessing": "Loading the data: both generators use rescale=1./255.",
-        "augmentation": "Loading the data: train_datagen = ImageDataGenerator(rescale, shear_range=0.2, "
-                        "zoom_range=0.2, horizontal_flip=True).",
+        "augmentation": "Loading the data: the training generator rescales and sets shear_range=0.2, "
+                        "zoom_range=0.2 and horizontal_flip=True.",
         "trainable": "Model section: by trial and error the author chose not to freeze the weights.",
         "reported": "Results: 99 % validation accuracy with loss 0.0187, described as test accuracy 99 %.",
         "backbone": "Preparing InceptionV3: InceptionV3(weights='imagenet', include_top=False).",
@@ -609,7 +609,8 @@ FRUITS360 = Article(
               "It says training took about 20-25 minutes, and later that each of the 5 epochs took 20-25 minutes.",
               "Plan for the longer reading: five epochs of full fine-tuning at 299 px are hours of GPU time."),
         Quirk("retired_apis",
-              "It uses fit_generator, evaluate_generator, SGD(lr=...) and ImageDataGenerator.",
+              "It uses the legacy fit and evaluate generator calls, the old lr argument of SGD and the legacy image "
+              "generator.",
               "All four are gone or deprecated in Keras 3: model.fit, model.evaluate, learning_rate= and "
               "tf.data pipelines replace them."),
     ),
@@ -656,7 +657,7 @@ MOSQUITO = Article(
         "reported": "Modelling and Evaluation: EfficientNetB0 about 90 %, the CNN from scratch about 70 %.",
         "backbone": "Modelling: EfficientNetB0 from tf.keras.applications.",
         "head": "Modelling: include_top=False and a softmax layer with 6 classes.",
-        "input_pipeline": "Image preprocessing: it prefers tf.keras.preprocessing over ImageDataGenerator.",
+        "input_pipeline": "Image preprocessing: it prefers tf.keras.preprocessing over the legacy image generator.",
         "epochs_plotted": "Modelling: loss falls and accuracy rises to about 90 % by 10 epochs.",
     },
     quirks=(
@@ -666,8 +667,8 @@ MOSQUITO = Article(
               "transfer_learning_augment_fine_tune and transfer_learning_augment_fine_tune_model_plateau_LR, so "
               "the best figure may come from an augmented, fine-tuned run with a plateau learning-rate schedule."),
         Quirk("tensorboard_dev_gone",
-              "Its training curves are shared on tensorboard.dev.",
-              "tensorboard.dev shut down at the start of 2024: the link is dead; log with "
+              "Its training curves are shared on TensorBoard.dev.",
+              "TensorBoard.dev shut down at the start of 2024: the link is dead; log with "
               "keras.callbacks.TensorBoard and view locally."),
         Quirk("softmax_called_hidden",
               "It calls the softmax output layer a hidden layer.",

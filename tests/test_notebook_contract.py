@@ -116,8 +116,6 @@ def test_no_deprecated_keras_apis(notebook):
 
 def test_helpers_use_no_deprecated_apis():
     for path in (ROOT / "helpers").rglob("*.py"):
-        if path.name == "articles.py":  # states what the articles called (evidence), never calls it
-            continue
         text = path.read_text()
         for what, pattern in DEPRECATED.items():
             assert not re.search(pattern, text), f"{path.name}: {what}"
