@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .catalog import CATALOG, ArticleFigure, DatasetInfo, info
+from .catalog import CATALOG, DatasetInfo, info
 from .fetch import DataUnavailableError
 from .files import DataWarning
 from .layouts import LAYOUTS, LayoutError, locate
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     import tensorflow as tf
 
 __all__ = [
-    "CATALOG", "ArticleFigure", "DataUnavailableError", "DataWarning", "DatasetInfo", "LAYOUTS", "LayoutError",
+    "CATALOG", "DataUnavailableError", "DataWarning", "DatasetInfo", "LAYOUTS", "LayoutError",
     "Loaded", "data_home", "download", "get", "info", "is_sample", "load", "make_sample",
 ]
 

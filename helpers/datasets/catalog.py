@@ -1,22 +1,12 @@
 """The catalogue: every fact the course relies on about its five datasets, in one place.
 
 ``datasets.md`` and the notebooks read these entries; nothing else should hard-code a class
-name, a Kaggle handle or an article's figure.
+name or a Kaggle handle (what the source articles did is in :mod:`helpers.articles`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-
-@dataclass(frozen=True)
-class ArticleFigure:
-    """A result reported by a source article that a chapter reproduces."""
-
-    what: str
-    value: float
-    metric: str = "accuracy"
-    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -37,7 +27,6 @@ class DatasetInfo:
         layouts: Names of the on-disk layouts the loader accepts (see :mod:`helpers.datasets.layouts`).
         sizes: Number of images per split in the real dataset.
         quirks: Things that trip learners up.
-        figures: Results reported by the articles the course starts from.
     """
 
     name: str
@@ -53,7 +42,6 @@ class DatasetInfo:
     layouts: tuple[str, ...] = ()
     sizes: dict[str, int] = field(default_factory=dict)
     quirks: tuple[str, ...] = ()
-    figures: tuple[ArticleFigure, ...] = ()
 
     @property
     def kaggle_dataset(self) -> str | None:
@@ -83,11 +71,6 @@ INTEL = DatasetInfo(
         "seg_pred has no labels; the course uses it only for showing predictions.",
         "Glacier vs mountain and buildings vs street are genuinely ambiguous in many images.",
     ),
-    figures=(
-        ArticleFigure("small CNN from scratch", 0.7833, source="Intel article (Conv-Pool-Dropout CNN)"),
-        ArticleFigure("same CNN with data augmentation", 0.686, source="Intel article"),
-        ArticleFigure("best frozen backbone: ResNet101V2", 0.9033, source="Intel article (model zoo)"),
-    ),
 )
 
 FOOD5K = DatasetInfo(
@@ -111,7 +94,6 @@ FOOD5K = DatasetInfo(
         "uses class_names = ['non_food', 'food'] (food = 1).",
         "Image sizes vary widely (from thumbnails to several megapixels).",
     ),
-    figures=(ArticleFigure("frozen ResNet50 features + classifier", 0.95, source="Food-5K article (>95%)"),),
 )
 
 FRUITS360 = DatasetInfo(
@@ -140,9 +122,6 @@ FRUITS360 = DatasetInfo(
         "Images are consecutive video frames of a rotating fruit: train and test frames are near-duplicates, "
         "which makes accuracy look better than it would be on new photos.",
     ),
-    figures=(
-        ArticleFigure("fine-tuned InceptionV3 at 299x299", 0.99, source="Fruits-360 fine-tuning article"),
-    ),
 )
 
 MOSQUITO = DatasetInfo(
@@ -167,10 +146,6 @@ MOSQUITO = DatasetInfo(
         "Six classes: three species (Aedes aegypti, Aedes albopictus, Culex quinquefasciatus), each landing "
         "or smashed. Class names are read from the folders.",
     ),
-    figures=(
-        ArticleFigure("EfficientNetB0 transfer learning", 0.90, source="Mosquito article (~90%)"),
-        ArticleFigure("CNN from scratch", 0.70, source="Mosquito article (~70%)"),
-    ),
 )
 
 ODONATA = DatasetInfo(
@@ -194,9 +169,6 @@ ODONATA = DatasetInfo(
         "A folder of your own photos in the layout {train,validation,test}/{damselflies,dragonflies} loads "
         "as DATA_DIR.",
         "Photos are citizen-science snapshots: backgrounds vary, the insect is often small.",
-    ),
-    figures=(
-        ArticleFigure("VGG-style CNN, grayscale 256x256", 0.857, source="Odonata article"),
     ),
 )
 

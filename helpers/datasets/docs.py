@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from .. import articles
 from .catalog import CATALOG, DatasetInfo
 from .layouts import LAYOUTS
 
@@ -87,7 +88,8 @@ def _section(d: DatasetInfo) -> str:
         parts.append("- No validation folder: `load` holds out `val_fraction` of each training class (stratified).")
     parts += ["", "### Quirks", "", *(f"- {q}" for q in d.quirks), ""]
     parts += ["### Figures reported by the source articles", ""]
-    parts += [f"- {f.what}: {f.metric} {100 * f.value:.2f}% ({f.source})" for f in d.figures]
+    parts += [f"- {a.key} (chapter {', '.join(a.chapters)}): {a.headline[0]} {a.figure} ({a.author}, "
+              f"*{a.title}*)" for a in articles.ARTICLES.values() if a.dataset == d.name]
     return "\n".join(parts) + "\n"
 
 
