@@ -5,6 +5,7 @@
     python3 course.py test    # unit tests + every notebook executed with papermill and checked with nbval
     python3 course.py setup   # only create .venv and install the pinned requirements and `helpers`
     python3 course.py lint    # ruff + stripped-notebook check
+    python3 course.py rehearse  # full-size data: RAM, disk and time per chapter and profile (long)
 
 Every command first makes sure ``.venv`` exists and matches ``requirements.txt`` (it installs what is
 missing, once), then runs inside it. Options after the command are passed on, e.g.
@@ -76,7 +77,13 @@ def cmd_lint(args: list[str]) -> None:
     run([str(PY), "-m", "nbstripout", "--verify", *notebooks])
 
 
-COMMANDS = {"setup": lambda args: None, "run": cmd_run, "test": cmd_test, "lint": cmd_lint}
+def cmd_rehearse(args: list[str]) -> None:
+    """Each chapter's data preparation and a few training steps on full-size data (``tools/rehearse.py``)."""
+    run([str(PY), "tools/rehearse.py", *args])
+
+
+COMMANDS = {"setup": lambda args: None, "run": cmd_run, "test": cmd_test, "lint": cmd_lint,
+            "rehearse": cmd_rehearse}
 
 
 def main() -> None:

@@ -12,6 +12,9 @@ Each module has one job:
 - :mod:`helpers.results`     the per-notebook results JSON and the course results table.
 - :mod:`helpers.exercises`   self-check cells for the exercises.
 - :mod:`helpers.course`      the repository address the notebooks' badges are built from.
+- :mod:`helpers.budget`      cache bytes per chapter and profile; Colab/Kaggle limits.
+- :mod:`helpers.photos`      decoding as a photo viewer shows it (EXIF orientation, ICC profiles, transparency
+  on white, HEIC/AVIF); copied into the exported predict.py.
 
 Chapter-specific modules: :mod:`helpers.convolution` (01), :mod:`helpers.inspection` (02),
 :mod:`helpers.augmentation` (03), :mod:`helpers.explain` (04: feature maps, Grad-CAM),

@@ -14,7 +14,13 @@ that the files hold everything needed (nothing from the notebook's memory leaks 
 
 Every course model takes float32 images in [0, 255] and does its own scaling inside, so the only
 preprocessing outside the model is decoding and resizing, which ``predict.py`` does exactly as
-:func:`helpers.pipeline.decode_image` does for training.
+:func:`helpers.pipeline.decode_image` does for training: it holds a copy of :mod:`helpers.photos`, so a
+phone photo stored sideways, a Display P3 photo or a cut-out with a transparent background reaches the
+exported model as it reached the model in training (as a photo viewer shows it).
+
+How close "the same" is depends on the arithmetic: :func:`agreement_tolerance` reads the precision each
+model actually computes in (its layers' dtype policies) and says how far two models with the same weights
+may differ.
 
 The SavedModel comes from ``model.export`` and the TFLite file is converted from it with
 ``tf.lite.TFLiteConverter.from_saved_model``: the route the Keras 3 documentation gives, checked on
@@ -41,16 +47,19 @@ import tensorflow as tf
 LABELS_FILE = "labels.json"
 SCRIPT_FILE = "predict.py"
 
-#: The stand-alone prediction script written next to the exported model. It needs TensorFlow and
-#: NumPy only (plus, for a ``.keras`` file with the course's preprocessing layer, the ``helpers``
-#: package, which it imports when it is installed).
-PREDICT_SCRIPT = '''"""Classify images with an exported model, in a process of its own.
+#: The start of the stand-alone prediction script. It checks its arguments before the slow TensorFlow
+#: import that the photo decoding below brings.
+_SCRIPT_HEAD = '''"""Classify images with an exported model, in a process of its own.
 
     python predict.py MODEL IMAGE [IMAGE ...]
 
 MODEL is model.keras, the saved_model folder or model.tflite; labels.json next to it gives the class
 names and the input size. Prints one JSON line per image:
 {"image": ..., "class": ..., "probability": ..., "probabilities": {class: probability, ...}}
+
+Images are decoded as the model's training pipeline decoded them (helpers/photos.py, copied below):
+as a photo viewer shows them, upright (EXIF orientation), in sRGB colours, transparency on white.
+Needs TensorFlow, NumPy and Pillow (and pillow-heif for HEIC photos).
 """
 
 import json
@@ -63,21 +72,42 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 
-def load_image(path, size):
-    """Decode and resize exactly as the training pipeline did: RGB, antialiased, rounded to uint8."""
-    import tensorflow as tf
+def check_arguments(argv):
+    """(model, labels.json, images) from the command line; exits with a message when a file is missing."""
+    if len(argv) < 3:
+        sys.exit(__doc__)
+    model_path, images = Path(argv[1]), argv[2:]
+    labels_path = model_path.parent / "labels.json"
+    missing = [str(p) for p in (model_path, labels_path, *map(Path, images)) if not p.exists()]
+    if missing:
+        sys.exit("predict.py: not found: " + ", ".join(missing))
+    return model_path, labels_path, images
 
-    image = tf.io.decode_image(tf.io.read_file(str(path)), channels=3, expand_animations=False)
-    image = tf.image.resize(image, size, antialias=True)
-    image = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+
+if __name__ == "__main__":
+    ARGUMENTS = check_arguments(sys.argv)  # at once, before the slow TensorFlow import below
+
+
+# ---- helpers/photos.py of the course, as the model was trained with it ----
+'''
+
+#: The end of the script: decoding and resizing as ``helpers.pipeline.decode_image`` does, then predicting.
+_SCRIPT_TAIL = '''
+# ---- end of helpers/photos.py ----
+
+
+def load_image(path, size):
+    """Decode and resize as the training pipeline did (helpers.pipeline.decode_image): float32 (1, h, w, 3)."""
+    size = [int(side) for side in size]
+    image = decode_photo(tf.io.read_file(str(path)), str(path), size)
+    if list(image.shape[:2]) != size:  # files already at the size are not resampled, as in training
+        image = tf.image.resize(image, size, antialias=True)
+        image = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
     return tf.cast(image, tf.float32)[None].numpy()
 
 
 def load_predictor(path):
     """A function images -> class probabilities, for any of the three exported formats."""
-    import numpy as np
-    import tensorflow as tf
-
     path = Path(path)
     if path.is_dir():  # SavedModel from model.export(): its "serve" endpoint
         loaded = tf.saved_model.load(str(path))  # keep the object: its variables die with it
@@ -108,29 +138,31 @@ def load_predictor(path):
     return lambda x: np.asarray(model.predict_on_batch(x))
 
 
-def main(argv):
-    if len(argv) < 3:
-        sys.exit(__doc__)
-    model_path, images = Path(argv[1]), argv[2:]
-    labels_path = model_path.parent / "labels.json"
-    missing = [str(p) for p in (model_path, labels_path, *map(Path, images)) if not p.exists()]
-    if missing:  # say so at once, before the slow TensorFlow import
-        sys.exit("predict.py: not found: " + ", ".join(missing))
-    import numpy as np
-
+def main(arguments):
+    model_path, labels_path, images = arguments
     labels = json.loads(labels_path.read_text())
     names, size = labels["class_names"], labels["image_size"]
     predict = load_predictor(model_path)
     for image in images:
-        probs = np.asarray(predict(load_image(image, size)), dtype=np.float64).reshape(-1)
+        try:
+            pixels = load_image(image, size)
+        except PhotoError as err:
+            sys.exit(f"predict.py: {err}")
+        probs = np.asarray(predict(pixels), dtype=np.float64).reshape(-1)
         best = int(probs.argmax())
         print(json.dumps({"image": str(image), "class": names[best], "probability": float(probs[best]),
                           "probabilities": {n: float(p) for n, p in zip(names, probs)}}))
 
 
 if __name__ == "__main__":
-    main(sys.argv)
+    main(ARGUMENTS)
 '''
+
+#: The stand-alone prediction script written next to an exported model: :data:`_SCRIPT_HEAD`, the source of
+#: :mod:`helpers.photos` (so that it decodes photos exactly as training did), :data:`_SCRIPT_TAIL`. It needs
+#: TensorFlow, NumPy and Pillow (and, for a ``.keras`` file with the course's preprocessing layer, the
+#: ``helpers`` package, which it imports when it is installed).
+PREDICT_SCRIPT = _SCRIPT_HEAD + Path(__file__).with_name("photos.py").read_text() + _SCRIPT_TAIL
 
 
 @dataclass(frozen=True)
@@ -182,6 +214,32 @@ def is_augmentation(layer: keras.Layer) -> bool:
 def is_mixed_precision(model: keras.Model) -> bool:
     """True when any layer of ``model`` (nested ones included) computes in float16 or bfloat16."""
     return any(layer.dtype_policy.name.startswith("mixed") for layer in model._flatten_layers())
+
+
+#: How far apart (largest absolute difference of class probabilities) two models with the same weights may be
+#: and still agree, by the precision the less exact one computes in. float32 arithmetic in another order
+#: (Keras, the TensorFlow runtime, the TFLite interpreter) differs around 1e-7; float16 keeps 11 bits
+#: (a relative rounding of 4.9e-4 per operation) and ends around 1e-3 after a network's layers (measured in
+#: ``tests/test_export.py``); bfloat16 keeps 8 bits, eight times coarser. Each bar is about ten times what
+#: its arithmetic gives.
+AGREEMENT_TOLERANCE = {"float32": 1e-4, "float64": 1e-4, "float16": 1e-2, "bfloat16": 5e-2}
+
+
+def compute_dtypes(model: keras.Model) -> set[str]:
+    """The dtypes the layers of ``model`` (nested ones included) compute in: ``{"float32"}``, ``{"float16", ...}``."""
+    return {layer.dtype_policy.compute_dtype for layer in model._flatten_layers()}
+
+
+def agreement_tolerance(*models: keras.Model) -> float:
+    """The largest difference of class probabilities at which ``models`` (the same weights) still agree.
+
+    It follows the precision the models really compute in, read from their layers' dtype policies
+    (:func:`compute_dtypes`), not from how the run was configured: a model trained under
+    ``mixed_float16`` and its float32 export agree within 1e-2, two float32 copies within 1e-4
+    (:data:`AGREEMENT_TOLERANCE`). A dtype not in that table counts as float16.
+    """
+    dtypes = {dtype for model in models for dtype in compute_dtypes(model)}
+    return max(AGREEMENT_TOLERANCE.get(dtype, AGREEMENT_TOLERANCE["float16"]) for dtype in dtypes or {"float32"})
 
 
 def _as_float32(config: Any) -> Any:

@@ -18,7 +18,10 @@ folder you give (a Kaggle download often wraps the data in a folder or two):
 Class names are the class folder names in alphabetical order (as ``keras.utils.image_dataset_from_directory``
 numbers them) unless you pass ``class_names`` to fix the order yourself. Files that are not usable
 images (empty, truncated, not an image, a format TensorFlow cannot decode) and stray files or folders
-are skipped, and **one** warning names them, via :mod:`helpers.datasets.files`.
+are skipped, and **one** warning names them, via :mod:`helpers.datasets.files`. Phone photos in HEIC
+(iPhones) or AVIF are used when Pillow can read them here (HEIC needs ``pip install pillow-heif``);
+otherwise the warning says so, with the fix, next to their names. Every image is decoded as a photo
+viewer shows it (:mod:`helpers.photos`: EXIF orientation, colour profiles, transparency on white).
 
 :func:`make_example_folder` writes a small "my photos" folder from the Intel sample, for the offline
 ``smoke`` profile: class folders only, a few odd image sizes and two deliberately broken files.
@@ -183,7 +186,7 @@ def scan_folder(folder: str | os.PathLike, *, class_names: list[str] | None = No
             f"No class folders found in {root} (searched {SEARCH_DEPTH} levels deep). Expected one of:\n"
             "  - <folder>/<class>/*.jpg            (one sub-folder of images per class, at least two classes)\n"
             "  - <folder>/{train,val,test}/<class>/*.jpg  or  <folder>/{train,test}/<class>/*.jpg\n"
-            "Image files: .jpg, .jpeg, .png, .bmp, .gif, .webp."
+            "Image files: .jpg, .jpeg, .png, .bmp, .gif, .webp (and .heic, .avif with their Pillow plugins)."
         )
     if warn:
         Skipped(list(scan.skipped)).warn(scan.root)  # one warning, pointing at the caller's line
@@ -206,6 +209,7 @@ def _read(root: Path, parts: dict[str, Path], class_names: list[str] | None, ign
     labels: dict[str, list[int]] = {}
     for part, folder in parts.items():
         files[part], labels[part] = read_class_folders(folder, names, skipped)
+        _take_phone_formats(folder, names, files[part], labels[part], skipped)
     empty = [p for p in parts if not files[p]]
     if empty:
         raise FolderLayoutError(f"No usable images in the {', '.join(empty)} part(s) under {root}.")
@@ -214,6 +218,59 @@ def _read(root: Path, parts: dict[str, Path], class_names: list[str] | None, ign
     except LayoutError as err:
         raise FolderLayoutError(str(err)) from None
     return Scan(root, names, files, labels, skipped.items, ignored)
+
+
+def phone_format(path: Path) -> tuple[str | None, str | None]:
+    """``(kind, problem)`` of a file: ``kind`` is ``"HEIC"`` or ``"AVIF"`` (by content), else ``None``;
+    ``problem`` is ``None`` when Pillow reads it here, else why not, with the fix. Only the header is read.
+    """
+    from .photos import _register_plugins, container_kind
+
+    try:
+        with path.open("rb") as f:
+            kind = container_kind(f.read(256))
+    except OSError:
+        return None, None
+    if kind is None:
+        return None, None
+    from PIL import Image, UnidentifiedImageError
+
+    _register_plugins()
+    try:
+        with Image.open(path):
+            return kind, None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        pass
+    if kind == "HEIC":
+        return kind, ("HEIC photo: TensorFlow cannot read it; `pip install pillow-heif`, restart, and run again "
+                      "to use it, or save it as JPEG")
+    return kind, "AVIF image: this Pillow cannot read it; `pip install -U pillow` (or pillow-avif-plugin) and run again"
+
+
+def _take_phone_formats(folder: Path, names: list[str], files: list[Path], labels: list[int],
+                        skipped: Skipped) -> None:
+    """Move the HEIC and AVIF photos Pillow can read from ``skipped`` into ``files``; explain the others.
+
+    :func:`helpers.datasets.files.image_problem` accepts only what TensorFlow decodes; the course's
+    decoding (:mod:`helpers.photos`) reads these through Pillow. A photo counts when it lies directly
+    in one of ``folder``'s class folders; ``files`` stays sorted by path, as ``read_class_folders`` gives it.
+    """
+    index = {name: i for i, name in enumerate(names)}
+    kept = []
+    for path, reason in skipped.items:
+        in_class = path.parent.parent == folder and path.parent.name in index and path.is_file()
+        kind, problem = phone_format(path) if in_class else (None, None)
+        if kind is None:
+            kept.append((path, reason))
+        elif problem is None:
+            files.append(path)
+            labels.append(index[path.parent.name])
+        else:
+            kept.append((path, problem))
+    if len(kept) < len(skipped.items):
+        order = sorted(range(len(files)), key=lambda i: files[i])
+        files[:], labels[:] = [files[i] for i in order], [labels[i] for i in order]
+    skipped.items[:] = kept
 
 
 def split_files(scan: Scan, *, val_fraction: float = 0.15, test_fraction: float = 0.15,

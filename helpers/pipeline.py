@@ -3,14 +3,21 @@
 The recipe, and why:
 
 1. **Decode and resize each image once**, in parallel (``num_parallel_calls=AUTOTUNE``).
-2. **Cache the result as uint8** at the training size: a quarter of the memory of float32, and later
-   epochs skip the JPEG decoding entirely. Small datasets are cached in memory, large ones in a file.
+2. **Cache the result as uint8** at the *cache size*: the smaller of the images' native size and the
+   training size (:func:`cache_size`). uint8 takes a quarter of the memory of float32, and later epochs
+   skip the JPEG decoding entirely. Enlarging before the cache would only store more bytes of the same
+   picture: Fruits-360's 100x100 images cached at 299x299 take 8.9 times the space (24 GB, not 2.7).
+   Small datasets are cached in memory, large ones in a file.
 3. **Shuffle after the cache** (a fresh order every epoch), then **batch** and only then convert to
-   float32, one batch at a time.
+   float32, one batch at a time; images cached below the training size are **enlarged after the cache**,
+   batch by batch, exactly as they would have been before it.
 4. **Prefetch** so the accelerator never waits for the next batch.
 
-Augmentation is not done here: it belongs inside the model (``keras.layers.Random*``), where it runs
-on the GPU, in batches, and only while training.
+Enlarging in ``tf.data`` runs on the CPU. A chapter that trains at a size larger than the data's own
+(chapter 07: 100x100 fruit at 299x299) asks for batches at the cache size instead and enlarges them in
+the model's first layer (:func:`resize_in_model`), on the accelerator. Augmentation is not done here
+either: it belongs inside the model (``keras.layers.Random*``), where it runs on the GPU, in batches,
+and only while training.
 """
 
 from __future__ import annotations
@@ -20,8 +27,11 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+import keras
 import numpy as np
 import tensorflow as tf
+
+from .photos import decode_photo
 
 AUTOTUNE = tf.data.AUTOTUNE
 #: Above this many bytes of uint8 pixels, ``cache="auto"`` writes the cache to a file instead of memory.
@@ -31,13 +41,14 @@ SHUFFLE_BUFFER = 4096
 
 
 def decode_image(path: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:
-    """Read one image file, decode it as RGB and resize it to ``image_size``; returns uint8 ``(h, w, 3)``.
+    """Read one image file as a photo viewer shows it and resize it to ``image_size``; returns uint8 ``(h, w, 3)``.
 
-    Grayscale, RGBA, palette and CMYK images all come out as 3-channel RGB.
+    Decoding is :func:`helpers.photos.decode_photo`: EXIF orientation applied, colours with an ICC
+    profile converted to sRGB, transparency over white, grayscale, palette, CMYK, YCCK and 16-bit
+    files as RGB, HEIC and AVIF through Pillow when its plugins are there (else a
+    :class:`helpers.photos.PhotoError` naming the file). Tidy JPEGs stay on TensorFlow's decoder.
     """
-    data = tf.io.read_file(path)
-    image = tf.io.decode_image(data, channels=3, expand_animations=False)
-    image.set_shape([None, None, 3])
+    image = decode_photo(tf.io.read_file(path), path, image_size)
     already = tf.reduce_all(tf.equal(tf.shape(image)[:2], tf.constant(image_size, dtype=tf.int32)))
     image = tf.cond(already, lambda: image, lambda: _resize(image, image_size))  # most files: no resize needed
     image.set_shape([*image_size, 3])  # tf.cond forgets the static shape; models need it
@@ -49,19 +60,46 @@ def _resize(image: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:
     return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
 
 
-def cache_bytes(n_images: int, image_size: tuple[int, int]) -> int:
-    """Bytes a uint8 cache of ``n_images`` RGB images at ``image_size`` takes."""
-    return n_images * image_size[0] * image_size[1] * 3
+def cache_size(native: tuple[int, int] | None, image_size: tuple[int, int]) -> tuple[int, int]:
+    """The ``(height, width)`` images are cached at: the smaller of their native size and ``image_size``.
+
+    The one rule for every cache of the course (``datasets.load``, chapter 07, the cache budget in
+    :mod:`helpers.budget`). Each side is the smaller of the two, so the cache never holds more pixels
+    than the images have, nor more than training needs: Fruits-360 (native 100x100) trained at 299x299
+    is cached at 100x100, Intel (150x150) trained at 64x64 at 64x64. What is cached smaller than
+    ``image_size`` is enlarged after the cache (:func:`make_dataset`, or :func:`resize_in_model`).
+
+    Args:
+        native: The size of the dataset's images (``DatasetInfo.image_size``), or ``None`` when sizes
+            vary (Food-5K, odonata, your own photos): images must share one size before they can be
+            batched, so they are cached at ``image_size``.
+        image_size: The training size.
+    """
+    height, width = (int(side) for side in image_size)
+    if native is None:
+        return height, width
+    return min(int(native[0]), height), min(int(native[1]), width)
+
+
+def cache_bytes(n_images: int, image_size: tuple[int, int], dtype: str = "uint8") -> int:
+    """Bytes a cache of ``n_images`` RGB images at ``image_size`` takes (uint8 pixels unless ``dtype`` says)."""
+    return n_images * image_size[0] * image_size[1] * 3 * np.dtype(dtype).itemsize
+
+
+def in_memory(n_images: int, image_size: tuple[int, int]) -> bool:
+    """Whether :func:`choose_cache` keeps a uint8 cache of ``n_images`` at ``image_size`` in memory."""
+    return cache_bytes(n_images, image_size) <= MEMORY_CACHE_LIMIT
 
 
 def choose_cache(files: Sequence[str | os.PathLike], image_size: tuple[int, int], cache_dir: str | Path | None,
                  tag: str) -> str:
     """``""`` (memory cache) for datasets that fit comfortably, else a cache file path under ``cache_dir``.
 
-    The file name holds a fingerprint of the file list and the image size, so a cache made from other
-    data or at another size is never read by mistake.
+    ``image_size`` is the size the images are *cached* at (:func:`cache_size`), which can be smaller
+    than the training size. The file name holds a fingerprint of the file list and that size, so a
+    cache made from other data or at another size is never read by mistake.
     """
-    if cache_bytes(len(files), image_size) <= MEMORY_CACHE_LIMIT or cache_dir is None:
+    if in_memory(len(files), image_size) or cache_dir is None:
         return ""
     folder = Path(cache_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -92,34 +130,90 @@ def make_dataset(
     shuffle: bool = False,
     seed: int = 0,
     cache: bool | str = True,
+    cache_size: tuple[int, int] | None = None,
 ) -> tf.data.Dataset:
     """Build a batched dataset of ``(float32 images in [0, 255], int32 labels)`` from file paths.
 
     Args:
         files: Image paths.
         labels: Integer class index of each path.
-        image_size: ``(height, width)`` every image is resized to.
+        image_size: ``(height, width)`` of the images in every batch.
         batch_size: Images per batch; the last batch may be smaller.
         shuffle: Shuffle the order (once up front, and again every epoch). Use for training only.
         seed: Makes shuffling reproducible.
         cache: ``True`` caches decoded uint8 images in memory, a string caches them in that file,
             ``False`` decodes every epoch (only useful to measure how much the cache saves).
+        cache_size: ``(height, width)`` each image is decoded and cached at (default ``image_size``);
+            use :func:`cache_size` to get it. When it is smaller than ``image_size``, every batch is
+            enlarged after the cache with the same resampling (antialiased, rounded to whole grey
+            levels) that decoding at ``image_size`` applies, so the batches are identical to those of
+            a cache at ``image_size`` for every image of the native size, at a fraction of the bytes.
+
+    Raises:
+        ValueError: ``files`` and ``labels`` differ in length, or ``cache_size`` is larger than
+            ``image_size`` on a side (a cache never holds more pixels than the batches need).
     """
     if len(files) != len(labels):
         raise ValueError(f"{len(files)} files but {len(labels)} labels")
+    image_size = (int(image_size[0]), int(image_size[1]))
+    stored = image_size if cache_size is None else (int(cache_size[0]), int(cache_size[1]))
+    if stored[0] > image_size[0] or stored[1] > image_size[1]:
+        raise ValueError(f"cache_size {stored} is larger than image_size {image_size}: cache at most at "
+                         "image_size (pipeline.cache_size(native, image_size) gives the right size).")
     paths = np.array([str(f) for f in files], dtype=object)
     targets = np.asarray(labels, dtype=np.int32)
     if shuffle:  # mix classes before caching, so the small post-cache buffer still sees every class
         order = np.random.default_rng(seed).permutation(len(paths))
         paths, targets = paths[order], targets[order]
     ds = tf.data.Dataset.from_tensor_slices((paths.astype(str), targets))
-    ds = ds.map(lambda p, y: (decode_image(p, image_size), y), num_parallel_calls=AUTOTUNE)
+    ds = ds.map(lambda p, y: (decode_image(p, stored), y), num_parallel_calls=AUTOTUNE)
     if cache is not False:
         ds = ds.cache("" if cache is True else str(cache))
     if shuffle:
         ds = ds.shuffle(min(len(paths), SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size).map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=AUTOTUNE)
+    if stored == image_size:
+        to_batch = lambda x, y: (tf.cast(x, tf.float32), y)  # noqa: E731
+    else:
+        to_batch = lambda x, y: (_enlarge(tf.cast(x, tf.float32), image_size), y)  # noqa: E731
+    ds = ds.batch(batch_size).map(to_batch, num_parallel_calls=AUTOTUNE)
     return ds.prefetch(AUTOTUNE)
+
+
+def _enlarge(images: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:
+    """Resize a float32 batch as :func:`decode_image` resizes one image: antialiased, whole grey levels.
+
+    The same arithmetic image by image, so a batch enlarged here equals the batch of images that were
+    resized before the cache, to the last bit (``tests/test_pipeline.py`` checks it).
+    """
+    resized = tf.image.resize(images, image_size, antialias=True)
+    return tf.clip_by_value(tf.round(resized), 0.0, 255.0)
+
+
+def resize_in_model(model: keras.Model, cached_size: tuple[int, int]) -> keras.Model:
+    """``model`` behind a first layer that resizes ``cached_size`` images to the model's input size.
+
+    For images cached smaller than the training size (:func:`cache_size`): the pipeline then delivers
+    batches at the cache size (``make_dataset(..., image_size=cached_size)``) and the accelerator
+    enlarges them, with the rest of the forward pass, instead of the CPU in ``tf.data``. That also
+    moves a ninth of the bytes from the host to the GPU (100x100 instead of 299x299). The first layer
+    is a bilinear ``keras.layers.Resizing`` (enlarging needs no antialiasing), or an ``Identity`` when
+    the sizes agree, so the returned model always has a layer named ``"resize"``. Its input is
+    ``cached_size``; it shares every weight with ``model``, which becomes its last layer.
+
+    Raises:
+        ValueError: ``cached_size`` is larger than the model's input on a side.
+    """
+    height, width = (int(side) for side in model.input_shape[1:3])
+    cached = (int(cached_size[0]), int(cached_size[1]))
+    if cached[0] > height or cached[1] > width:
+        raise ValueError(f"cached_size {cached} is larger than the model's input {(height, width)}: "
+                         "images are cached at most at the training size (pipeline.cache_size).")
+    inputs = keras.Input((*cached, 3), name="cached_image")
+    if cached == (height, width):
+        resize = keras.layers.Identity(name="resize")
+    else:
+        resize = keras.layers.Resizing(height, width, interpolation="bilinear", dtype="float32", name="resize")
+    return keras.Model(inputs, model(resize(inputs)), name=f"{model.name}_from_{cached[0]}x{cached[1]}")
 
 
 def stratified_split(labels: Sequence[int], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

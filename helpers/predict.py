@@ -4,7 +4,9 @@
     label, probability = predict.predict_image(model, "https://example.org/pizza.jpg", class_names, 224)
 
 The image goes through exactly the same decoding and resizing as the training images
-(:func:`helpers.pipeline.decode_image`), so the model sees what it was trained on. URLs are
+(:func:`helpers.pipeline.decode_image`), so the model sees what it was trained on, and what a photo
+viewer shows: a phone photo stored sideways is turned upright, a Display P3 photo is converted to sRGB,
+a transparent background becomes white (:mod:`helpers.photos`). URLs are
 downloaded with a timeout into a temporary file that is deleted afterwards; any failure (no
 network, a bad address, an HTTP error, something that is not an image) raises one clear error.
 """
@@ -78,7 +80,9 @@ def load_image(path: str | os.PathLike, image_size: int | Sequence[int]) -> np.n
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: the file is not an image TensorFlow can decode (JPEG, PNG, GIF, BMP, WebP).
+        helpers.photos.PhotoError: (a ``ValueError``) neither TensorFlow nor Pillow can read the file; the
+            message names it and says what to do (a HEIC photo: install pillow-heif).
+        ValueError: the file is damaged inside (TensorFlow's decoder stopped).
     """
     path = Path(path).expanduser()
     if not path.is_file():
@@ -87,8 +91,8 @@ def load_image(path: str | os.PathLike, image_size: int | Sequence[int]) -> np.n
     try:
         image = decode_image(tf.constant(str(path)), size)
     except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as err:
-        raise ValueError(f"{path.name} is not an image TensorFlow can decode (JPEG, PNG, GIF, BMP or WebP).") \
-            from err
+        raise ValueError(f"{path.name} is not an image that can be decoded: {err.message.splitlines()[0]}. "
+                         "Open it in an image viewer to check it, and save it again as JPEG.") from err
     return image.numpy().astype(np.float32)
 
 
@@ -107,7 +111,8 @@ def predict_image(model, path_or_url: str | os.PathLike, class_names: Sequence[s
     Raises:
         ImageDownloadError: the URL could not be downloaded (the message says why).
         FileNotFoundError: a local path that does not exist.
-        ValueError: the file is not a decodable image, or the model's outputs do not match ``class_names``.
+        ValueError: the file is not a decodable image (:class:`helpers.photos.PhotoError` names it and the
+            fix), or the model's outputs do not match ``class_names``.
     """
     if is_url(path_or_url):
         url = str(path_or_url)

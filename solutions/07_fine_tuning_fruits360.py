@@ -84,11 +84,12 @@ print(bn_demo.groupby("bn.trainable")["moving mean changed"].sum())
 #     kept = [(f, y) for f, y in zip(data.files[split], data.labels[split]) if not is_r2(f)]
 #     data.files[split], data.labels[split] = [f for f, _ in kept], [y for _, y in kept]
 # group_files, group_labels = [f for f, _ in held_out], [y for _, y in held_out]
-# group_test = pipeline.make_dataset(group_files, group_labels, image_size=(SIZE, SIZE), batch_size=CFG["batch_size"])
+# group_test = pipeline.make_dataset(group_files, group_labels, image_size=CACHED, batch_size=CFG["batch_size"])
 # ```
 #
-# (`from pathlib import Path` first; rebuild `data.train` and `data.val` with `pipeline.make_dataset` as the
-# capping cell does, retrain both phases, and evaluate on `group_test`; for the lookup, fit
+# (`from pathlib import Path` first; `image_size=CACHED` because the model takes the images at the size they
+# are cached at and enlarges them itself; rebuild `data.train` and `data.val` with `pipeline.make_dataset` as
+# the capping cell does, retrain both phases, and evaluate on `group_test`; for the lookup, fit
 # `KNeighborsClassifier` on `thumbnails(data.files["train"], ...)` and score it on
 # `thumbnails(group_files, group_labels)`.) The original test folder's `r2_` files are dropped, as the
 # exercise says. Check `len(group_files)` and which classes it covers (`set(group_labels)`) before reading
@@ -112,6 +113,7 @@ print(bn_demo.groupby("bn.trainable")["moving mean changed"].sum())
 #     x = trial_base(scale(augmentation.from_image_data_generator_args(**geometry, seed=SEED)(inputs)))
 #     x = keras.layers.Dense(512, activation="relu")(keras.layers.GlobalAveragePooling2D()(x))
 #     trial = keras.Model(inputs, keras.layers.Dense(data.num_classes, activation="softmax")(x))
+#     trial = pipeline.resize_in_model(trial, CACHED)  # data.train delivers CACHED-size images, as for `model`
 #     trial.compile(optimizer=keras.optimizers.SGD(learning_rate=TUNE_LR, momentum=MOMENTUM), loss=LOSS,
 #                   metrics=["accuracy"])
 #     fit = training.timed_fit(trial, data.train, validation_data=data.val, epochs=tune_epochs)

@@ -1,7 +1,7 @@
 """Solutions to the exercises of 09 · Your own dataset. Try them yourself first.
 
 Each ``# %% answer_N`` cell replaces the notebook's ``answer_N = None`` cell. The answers are read off
-the notebook's own objects (``data``, ``majority``, ``base``, ``exported``), so they are right for any
+the notebook's own objects (``data``, ``majority``, ``base``, ``exported``, ``phone_scan``), so they are right for any
 folder, any profile and any backbone. ``tools/check_solutions.py`` runs the notebook with these cells
 pasted in and requires every self-check to print "correct".
 """
@@ -33,8 +33,22 @@ exported_labels = json.loads(exported.labels.read_text())
 print(exported_labels)
 answer_4 = tuple(exported_labels["image_size"])
 
-# %% [markdown] stretch 5
-# **5 (stretch, no self-check): your own photos.** The notebook needs only `DATA_DIR` (and `PROFILE =
+# %% answer_5
+# Why: a phone held upright stores its sensor's landscape pixels and the tag Orientation=6 (or 8 the other
+# way round; 5 and 7 are the mirrored quarter turns). Pillow reads the EXIF tag without decoding the pixels;
+# a viewer, and the course's decoding, turn such photos upright, tf.io.decode_image alone does not.
+from PIL import Image
+
+turned = []
+for path in phone_scan.files["all"]:
+    with Image.open(path) as image:
+        if image.getexif().get(0x0112, 1) in (5, 6, 7, 8):
+            turned.append(path.name)
+print("stored a quarter turn away:", turned)
+answer_5 = len(turned)
+
+# %% [markdown] stretch 6
+# **6 (stretch, no self-check): your own photos.** The notebook needs only `DATA_DIR` (and `PROFILE =
 # "quick"`); on Colab, after uploading `my_photos.zip`, `!unzip -q my_photos.zip` and `DATA_DIR =
 # "my_photos"`. Read the scan first: the class names it found, the counts (a class with far fewer photos
 # calls for the balanced accuracy) and the skipped files. Then the comparison: with a few dozen photos per
@@ -43,8 +57,8 @@ answer_4 = tuple(exported_labels["image_size"])
 # (the same background, the same light, a class that only ever appears in one room): that is what the
 # model learned instead of the object. Remember the test set is small: one photo can be several points.
 
-# %% [markdown] stretch 6
-# **6 (stretch, no self-check): a smaller phone model.**
+# %% [markdown] stretch 7
+# **7 (stretch, no self-check): a smaller phone model.**
 #
 # ```python
 # import tensorflow as tf
@@ -63,8 +77,8 @@ answer_4 = tuple(exported_labels["image_size"])
 # float32 exports, and check the class agreement, then the accuracy on the whole test split, before
 # shipping the small file. On the smoke profile's random-weight model the numbers mean little.
 
-# %% [markdown] stretch 7
-# **7 (stretch, no self-check): another backbone.** Set `BACKBONE = "MobileNetV2"`, run, note the row of
+# %% [markdown] stretch 8
+# **8 (stretch, no self-check): another backbone.** Set `BACKBONE = "MobileNetV2"`, run, note the row of
 # the comparison (validation accuracy, `parameters`, `train s`) and `exported.sizes()`; then the same with
 # `"ResNet50V2"`. The `parameters` column shows ResNet50V2 several times larger than MobileNetV2, and the
 # exported files grow with the parameter count (4 bytes per float32 weight), so for a phone the usual

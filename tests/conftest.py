@@ -33,3 +33,10 @@ def _no_kaggle_credentials(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(home / ".kaggle"))
     monkeypatch.setenv("KAGGLEHUB_CACHE", str(home / ".cache" / "kagglehub"))
+
+
+@pytest.fixture(autouse=True)
+def _no_direct_downloads_from_the_internet(monkeypatch):
+    """The direct route falls back to COURSE_DOWNLOAD_MIRROR when set: a local port nobody listens on, so a test
+    whose Kaggle route fails never downloads a real dataset (tests that serve archives set their own mirror)."""
+    monkeypatch.setenv("COURSE_DOWNLOAD_MIRROR", "http://127.0.0.1:9")

@@ -164,13 +164,12 @@ def test_quick_without_network_raises_data_unavailable(kaggle_input, offline, na
     assert "DATA_DIR" in message, "the message says how to get the data by hand"
     assert err.value.transient
     assert len(offline) == 1 and offline[0][0] == info(name).kaggle[0]
-    if info(name).kaggle_path:
-        assert offline[0][1] == {"path": info(name).kaggle_path}
+    assert offline[0][1] == {}, "never kagglehub's path= (one file name): Kaggle refuses a folder"
 
 
 def test_quick_returns_what_kagglehub_downloaded(kaggle_input, monkeypatch, tmp_path):
-    cache = tmp_path / "kagglehub" / "datasets" / "fruits" / "versions" / "100" / "fruits-360_100x100"
-    cache.mkdir(parents=True)
+    cache = tmp_path / "kagglehub" / "datasets" / "fruits" / "versions" / "100"
+    (cache / "fruits-360_100x100").mkdir(parents=True)
     asked = []
 
     def fake_download(handle, path=None):
@@ -178,8 +177,8 @@ def test_quick_returns_what_kagglehub_downloaded(kaggle_input, monkeypatch, tmp_
         return str(cache)
 
     monkeypatch.setattr(kagglehub, "dataset_download", fake_download)
-    assert datasets.get("fruits360", "full") == cache
-    assert asked == [(info("fruits360").kaggle[0], "fruits-360_100x100")]
+    assert datasets.get("fruits360", "full") == cache / "fruits-360_100x100"
+    assert asked == [(info("fruits360").kaggle[0], None)], "the whole archive: Kaggle refuses a folder as path="
 
 
 def test_download_errors_never_leak_a_kaggle_key(kaggle_input, monkeypatch):
@@ -328,3 +327,27 @@ def test_public_api():
                  "DataWarning", "LayoutError", "DataUnavailableError", "LAYOUTS", "CATALOG"):
         assert name in datasets.__all__ and hasattr(datasets, name)
     assert set(datasets.CATALOG) == set(NAMES)
+
+
+def test_load_caches_at_the_native_size_and_delivers_the_training_size(tmp_path, monkeypatch):
+    """Fruits-360 (100x100) loaded at 120x120: the cache files hold 100x100 images, the batches are 120x120
+    and identical, bit for bit, to those of the old cache at 120x120 (issue 13: 07 full cached at 299x299)."""
+    monkeypatch.setattr(pipeline, "MEMORY_CACHE_LIMIT", 100)  # every split in a cache file, to look at
+    root = samples.make_sample("fruits360", tmp_path / "fruits", images_per_class=5)
+    loaded = datasets.load("fruits360", root, image_size=(120, 120), batch_size=8, seed=4, cache_dir=tmp_path / "c")
+    for split in ("train", "val", "test"):
+        images, labels = batches(getattr(loaded, split))
+        assert images.shape[1:] == (120, 120, 3)
+        old = pipeline.make_dataset(loaded.files[split], loaded.labels[split], image_size=(120, 120), batch_size=8,
+                                    shuffle=split == "train", seed=4, cache=False)
+        old_images, old_labels = batches(old)
+        assert (images == old_images).all() and (labels == old_labels).all(), split
+    names = sorted(p.name for p in (tmp_path / "c").glob("*.index"))
+    assert len(names) == 3 and all("-100x100-" in name for name in names), names
+
+
+def test_load_below_the_native_size_caches_at_the_training_size(tmp_path, monkeypatch):
+    monkeypatch.setattr(pipeline, "MEMORY_CACHE_LIMIT", 100)
+    root = build_intel(tmp_path / "intel", per_class=2, test_per_class=1, pred=0)
+    batches(datasets.load("intel", root, image_size=(8, 8), batch_size=8, cache_dir=tmp_path / "c").test)
+    assert [p.name.split("-")[2] for p in (tmp_path / "c").glob("*.index")] == ["8x8"]

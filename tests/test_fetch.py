@@ -626,34 +626,97 @@ def test_kaggle_access_refused(monkeypatch, secret_env):
     assert not info.value.transient
 
 
-def test_kaggle_success_passes_path(monkeypatch, tmp_path):
+def test_kaggle_download_fetches_the_whole_dataset_and_returns_the_folder(monkeypatch, tmp_path, caplog):
+    """kagglehub 1.0.2 sends ``path=`` as one file name and Kaggle refuses folders (404): never pass a folder on.
+
+    The real client against a local Kaggle is rehearsed in tests/test_kaggle_rehearsal.py.
+    """
     import kagglehub
 
     calls = []
+    (tmp_path / "fruits-360_100x100").mkdir()
 
     def fake(handle, path=None, **kwargs):
         calls.append((handle, path))
         return str(tmp_path)
 
     monkeypatch.setattr(kagglehub, "dataset_download", fake)
-    assert kaggle_download("moltean/fruits", path="fruits-360_100x100") == tmp_path
+    assert kaggle_download("moltean/fruits/versions/100", path="fruits-360_100x100") == tmp_path / "fruits-360_100x100"
     assert kaggle_download("moltean/fruits") == tmp_path
-    assert calls == [("moltean/fruits", "fruits-360_100x100"), ("moltean/fruits", None)]
+    assert calls == [("moltean/fruits/versions/100", None), ("moltean/fruits", None)]
+    with caplog.at_level("WARNING"):
+        assert kaggle_download("moltean/fruits", path="fruits-360_other") == tmp_path  # another release's layout
+    assert "no folder fruits-360_other" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("error", "reason", "transient"),
+    [
+        (OSError(28, "No space left on device"), "the disk is full", False),
+        (requests.exceptions.ReadTimeout("Read timed out. (read timeout=15)"), "did not answer in time", True),
+        (requests.exceptions.ChunkedEncodingError("Connection broken: IncompleteRead(10 bytes read, 90 more expected)"),
+         "connection broke in the middle of the download (ChunkedEncodingError: 10 bytes received, 90 more", True),
+        (ValueError("Unsupported archive type."), "archive is incomplete or damaged", True),
+        (zipfile.BadZipFile("File is not a zip file"), "archive is incomplete or damaged", True),
+    ],
+)
+def test_kaggle_reason_names_the_cause(error, reason, transient):
+    said, fix, again = dl._kaggle_reason(error, "owner/slug")
+    assert reason in said and again is transient and fix
+
+
+@pytest.mark.parametrize(("status", "reason", "transient"),
+                         [(401, "did not accept the credentials", False), (403, "refused access", False),
+                          (429, "limiting the number of downloads", True), (502, "server failed (HTTP 502", True)])
+def test_kaggle_reason_for_http_statuses(status, reason, transient):
+    from kagglehub.exceptions import KaggleApiHTTPError
+
+    response = requests.Response()
+    response.status_code = status
+    said, _, again = dl._kaggle_reason(KaggleApiHTTPError(f"{status} Error", response=response), "owner/slug")
+    assert reason in said and f"HTTP {status}" in said and again is transient
+
+
+def test_kaggle_reason_for_404_blames_a_missing_version_not_the_handle():
+    from kagglehub.exceptions import KaggleApiHTTPError
+
+    response = requests.Response()
+    response.status_code = 404
+    err = KaggleApiHTTPError("404 Client Error.", response=response)
+    said, fix, _ = dl._kaggle_reason(err, "moltean/fruits/versions/100")
+    assert "no version 100 of moltean/fruits" in said and "check" not in fix
+    said, fix, _ = dl._kaggle_reason(err, "owner/slug")
+    assert "no dataset owner/slug" in said and "removed or renamed" in fix
+
+
+def test_kaggle_reason_hides_signed_urls():
+    err = requests.HTTPError("503 Server Error: for url: https://storage.googleapis.com/a/b.zip?X-Goog-Signature=abc")
+    said, _, _ = dl._kaggle_reason(err, "owner/slug")
+    assert "X-Goog-Signature" not in said and "https://storage.googleapis.com/a/b.zip?..." in said
 
 
 def test_find_kaggle_mount(tmp_path):
     base = tmp_path / "input"
     assert find_kaggle_mount(["owner/slug"], base) is None
-    (base / "datasets" / "owner" / "slug").mkdir(parents=True)
-    assert find_kaggle_mount(["other/thing", "owner/slug"], base) == base / "datasets" / "owner" / "slug"
+    (base / "slug").mkdir(parents=True)
+    assert find_kaggle_mount(["owner/slug"], base) == base / "slug"  # the classic mount
     (base / "owner" / "slug").mkdir(parents=True)
-    assert find_kaggle_mount(["owner/slug"], base) == base / "datasets" / "owner" / "slug"
-    (base / "slug").mkdir()
-    assert find_kaggle_mount(["owner/slug"], base) == base / "slug"  # the classic mount first
+    assert find_kaggle_mount(["owner/slug"], base) == base / "owner" / "slug"
+    (base / "datasets" / "owner" / "slug").mkdir(parents=True)
+    # The places naming the owner first: /kaggle/input/slug may be another owner's dataset of the same name.
+    assert find_kaggle_mount(["owner/slug/versions/3"], base) == base / "datasets" / "owner" / "slug"
     (base / "thing").mkdir()
     assert find_kaggle_mount(["other/thing", "owner/slug"], base) == base / "thing"  # order of slugs wins
     assert find_kaggle_mount(["slug"], base) == base / "slug"
     assert find_kaggle_mount([], base) is None
+
+
+def test_find_kaggle_mount_base_from_the_environment(tmp_path, monkeypatch):
+    (tmp_path / "datasets" / "owner" / "slug").mkdir(parents=True)
+    assert find_kaggle_mount(["owner/slug"]) is None  # /kaggle/input does not exist here
+    monkeypatch.setenv("COURSE_KAGGLE_INPUT", str(tmp_path))
+    assert find_kaggle_mount(["owner/slug"]) == tmp_path / "datasets" / "owner" / "slug"
+    assert find_kaggle_mount(["owner/slug"], tmp_path / "elsewhere") is None  # an explicit base wins
 
 
 def test_find_kaggle_mount_ignores_files(tmp_path):

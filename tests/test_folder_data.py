@@ -232,3 +232,57 @@ def test_an_unreadable_class_is_left_out_with_a_warning(tmp_path):
         scan = folder_data.scan_folder(tmp_path, warn=False)
     assert scan.class_names == ["blue", "red"]
     assert sorted(set(scan.labels["all"])) == [0, 1]
+
+
+# --------------------------------------------------------------------------------------------------
+# A folder of photos as phones and cameras write them (helpers.datasets.phone_photos)
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def phone_folder(tmp_path_factory):
+    from helpers.datasets import phone_photos
+
+    return phone_photos.make_phone_photos(tmp_path_factory.mktemp("phone"))
+
+
+def test_phone_photos_are_all_used_and_the_rest_named_with_the_fix(phone_folder):
+    """Every photo Pillow or TensorFlow reads is used (AVIF too); the warning names the macOS files and, for
+    HEIC without pillow-heif, says what to install. Before: AVIF skipped, HEIC "not an image file"."""
+    import importlib.util
+
+    from helpers.datasets import phone_photos
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scan = folder_data.scan_folder(phone_folder.parent)
+    heic = importlib.util.find_spec("pillow_heif") is not None
+    expected = [p.path for p in phone_photos.PHOTOS
+                if (p.kind != "AVIF" or phone_photos.avif_supported()) and (p.kind != "HEIC" or heic)]
+    assert sorted(str(f.relative_to(scan.root)) for f in scan.files["all"]) == sorted(expected)
+    assert scan.files["all"] == sorted(scan.files["all"]), "still in file order"
+    assert all(scan.class_names[y] == f.parent.name for f, y in zip(scan.files["all"], scan.labels["all"],
+                                                                     strict=True))
+    skipped = {str(p.relative_to(scan.root)): why for p, why in scan.skipped}
+    assert set(skipped) == {".DS_Store", "ball/.DS_Store", "box/._IMG_0006.JPG"} | (set() if heic else
+                                                                                       {"box/IMG_0020.HEIC"})
+    messages = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
+    assert len(messages) == 1 and "._IMG_0006.JPG" in messages[0]
+    if not heic:
+        assert "IMG_0020.HEIC (HEIC photo" in messages[0] and "pip install pillow-heif" in messages[0]
+
+
+def test_the_phone_folder_loads_and_every_batch_decodes(phone_folder):
+    from helpers.datasets import phone_photos
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        data = folder_data.load_folder(phone_folder, image_size=(48, 64), batch_size=8, seed=0,
+                                       val_fraction=0.2, test_fraction=0.2)
+    assert data.sample
+    for split in ("train", "val", "test"):
+        images = np.concatenate([x.numpy() for x, _ in getattr(data, split)])
+        assert images.shape == (len(data.files[split]), 48, 64, 3)
+    test_images = np.concatenate([x.numpy() for x, _ in data.test])
+    for path, image in zip(data.files["test"], test_images, strict=True):  # unshuffled: file order
+        assert np.abs(image[1, 1] - phone_photos.MARKER_RED).max() < 60, f"{path.name}: the red corner is top-left"

@@ -9,6 +9,7 @@ import os
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -18,8 +19,10 @@ import tensorflow as tf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from layout_fixtures import class_colour, colour_labels, write_image
+from PIL import Image
 
 from helpers import pipeline
+from helpers.datasets import phone_photos
 from helpers.pipeline import cache_bytes, choose_cache, decode_image, make_dataset, stratified_split
 
 N_FILES = 10
@@ -307,3 +310,184 @@ def test_decode_skips_the_resize_for_images_already_at_size(tmp_path):
     np.testing.assert_array_equal(same, pixels)
     other = decode_image(tf.constant(str(tmp_path / "a.png")), (6, 5)).numpy()
     assert other.shape == (6, 5, 3) and other.dtype == np.uint8
+
+
+# --------------------------------------------------------------------------------------------------
+# cache_size: cache at the smaller of the native and the training size, enlarge after the cache
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("native, image_size, expected", [
+    ((100, 100), (299, 299), (100, 100)),  # Fruits-360 in 07 full: cached at its own size
+    ((100, 100), (96, 96), (96, 96)),      # smaller training size: cached at the training size
+    ((150, 150), (150, 150), (150, 150)),  # native = training: nothing changes
+    ((100, 200), (150, 150), (100, 150)),  # side by side
+    (None, (224, 224), (224, 224)),        # sizes vary (Food-5K, odonata, a folder): one size to batch
+])
+def test_cache_size_is_the_smaller_of_native_and_training_size(native, image_size, expected):
+    assert pipeline.cache_size(native, image_size) == expected
+
+
+def textured_files(folder: Path, n: int = 6, size: tuple[int, int] = (10, 14)) -> list[Path]:
+    """Lossless PNGs of random pixels: any resampling difference would show."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(3)
+    files = []
+    for i in range(n):
+        path = folder / f"t{i}.png"
+        Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(path)
+        files.append(path)
+    return files
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_enlarging_after_the_cache_gives_the_batches_of_a_cache_at_the_training_size(tmp_path, shuffle):
+    files = textured_files(tmp_path / "img")
+    labels = [0, 1, 2, 0, 1, 2]
+    before = make_dataset(files, labels, image_size=(25, 31), batch_size=4, shuffle=shuffle, seed=3)
+    after = make_dataset(files, labels, image_size=(25, 31), batch_size=4, shuffle=shuffle, seed=3,
+                         cache_size=(10, 14))
+    assert after.element_spec[0].shape.as_list() == [None, 25, 31, 3]
+    for _ in range(2):  # the second epoch reads the cache
+        (x0, y0), (x1, y1) = [tuple(np.concatenate(part) for part in zip(*[(x.numpy(), y.numpy()) for x, y in ds],
+                                                                          strict=True)) for ds in (before, after)]
+        np.testing.assert_array_equal(x1, x0)  # bit for bit: same resampling, same rounding
+        np.testing.assert_array_equal(y1, y0)
+
+
+def test_the_cache_holds_images_at_the_cache_size(tmp_path):
+    """A file cache at the native 10x14 takes about 10*14/(40*56) of one at the 40x56 training size."""
+    files = textured_files(tmp_path / "img", n=8)
+    labels = [0] * 8
+    written = {}
+    for name, cache_size in (("native", (10, 14)), ("training", None)):
+        prefix = tmp_path / "caches" / name / "c"
+        prefix.parent.mkdir(parents=True)
+        ds = make_dataset(files, labels, image_size=(40, 56), batch_size=4, cache=str(prefix), cache_size=cache_size)
+        assert epoch(ds)[0].shape == (8, 40, 56, 3)
+        written[name] = sum(p.stat().st_size for p in prefix.parent.glob("c*.data*"))
+    assert written["native"] < 8 * 10 * 14 * 3 * 1.5 < 8 * 40 * 56 * 3 <= written["training"]
+
+
+def test_a_cache_larger_than_the_batches_is_refused(files):
+    with pytest.raises(ValueError, match=r"cache_size \(12, 12\) is larger than image_size \(8, 8\)"):
+        make_dataset(files, LABELS, image_size=(8, 8), batch_size=4, cache_size=(12, 12))
+
+
+def test_choose_cache_names_the_file_after_the_cached_size(tmp_path, monkeypatch):
+    monkeypatch.setattr(pipeline, "MEMORY_CACHE_LIMIT", 1000)
+    cached = pipeline.cache_size((100, 100), (299, 299))
+    path = choose_cache(fake_files(5), cached, tmp_path, "fruits360-train")
+    assert "-100x100-" in Path(path).name
+    assert pipeline.in_memory(10, (5, 5)) and not pipeline.in_memory(10, (6, 6)), "1000 bytes: 750 fit, 1080 do not"
+
+
+def test_cache_bytes_counts_the_dtype():
+    assert cache_bytes(2, (10, 10), "float32") == 4 * cache_bytes(2, (10, 10)) == 4 * 2 * 10 * 10 * 3
+
+
+# --------------------------------------------------------------------------------------------------
+# resize_in_model: enlarge on the accelerator
+# --------------------------------------------------------------------------------------------------
+
+
+def tiny_model(size: int = 12):
+    import keras
+
+    inputs = keras.Input((size, size, 3))
+    outputs = keras.layers.Dense(2)(keras.layers.GlobalAveragePooling2D()(keras.layers.Rescaling(1 / 255)(inputs)))
+    return keras.Model(inputs, outputs, name="tiny")
+
+
+def test_resize_in_model_enlarges_the_cached_images_first(tmp_path):
+    import keras
+
+    inner = tiny_model(12)
+    model = pipeline.resize_in_model(inner, (5, 7))
+    assert model.input_shape == (None, 5, 7, 3) and isinstance(model.get_layer("resize"), keras.layers.Resizing)
+    x = np.random.default_rng(0).uniform(0, 255, (3, 5, 7, 3)).astype("float32")
+    expected = inner(tf.image.resize(x, (12, 12), method="bilinear")).numpy()
+    np.testing.assert_allclose(model(x).numpy(), expected, rtol=1e-6, atol=1e-6)
+    assert model.count_params() == inner.count_params(), "the resize adds no weight; the weights are shared"
+    model.save(tmp_path / "m.keras")
+    again = keras.models.load_model(tmp_path / "m.keras", safe_mode=True)
+    np.testing.assert_allclose(again(x).numpy(), model(x).numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_resize_in_model_is_the_identity_when_the_sizes_agree():
+    import keras
+
+    inner = tiny_model(6)
+    model = pipeline.resize_in_model(inner, (6, 6))
+    assert isinstance(model.get_layer("resize"), keras.layers.Identity)
+    x = np.random.default_rng(1).uniform(0, 255, (2, 6, 6, 3)).astype("float32")
+    np.testing.assert_array_equal(model(x).numpy(), inner(x).numpy())
+
+
+def test_resize_in_model_refuses_to_shrink():
+    with pytest.raises(ValueError, match=r"cached_size \(20, 20\) is larger than the model's input \(12, 12\)"):
+        pipeline.resize_in_model(tiny_model(12), (20, 20))
+
+
+# --------------------------------------------------------------------------------------------------
+# decode_image on photos as phones and cameras write them (helpers.photos, helpers.datasets.phone_photos)
+# --------------------------------------------------------------------------------------------------
+
+PHONE_KINDS = [p for p in phone_photos.PHOTOS if p.kind not in ("HEIC", "12 MP, Orientation=6")]
+
+
+@pytest.fixture(scope="module")
+def phone_folder(tmp_path_factory):
+    return phone_photos.make_phone_photos(tmp_path_factory.mktemp("phone"))
+
+
+@pytest.mark.parametrize("item", PHONE_KINDS, ids=[p.kind for p in PHONE_KINDS])
+def test_decode_image_gives_what_a_photo_viewer_shows(phone_folder, item):
+    """The model receives the upright scene in sRGB colours, transparency on white, within JPEG's loss.
+
+    Checked against the scene the generator drew (what a colour-managed viewer shows) and the red marker in
+    the top-left corner, and every JPEG to the bit against Pillow + ``ImageOps.exif_transpose``.
+    tf.io.decode_image got the orientations, the Display P3 colours, the transparent backgrounds and the
+    AVIF file wrong, and decoded every JPEG with libjpeg's fast, less exact IDCT.
+    """
+    path = phone_folder / item.path
+    if not path.exists():
+        pytest.skip(f"this Pillow cannot write {item.kind}")
+    expected = phone_photos.expected_view(item).astype(int)
+    image = decode_image(tf.constant(str(path)), item.size).numpy().astype(int)
+    assert image.shape == expected.shape
+    assert np.abs(image - expected).mean() < 4, item.kind
+    assert np.abs(image[1, 1] - expected[1, 1]).max() < 40, f"{item.kind}: the top-left marker"
+    if item.format == "JPEG" and item.kind != "Display P3 JPEG":  # and to the bit, as Pillow decodes it
+        from PIL import ImageOps
+
+        with Image.open(path) as opened:
+            np.testing.assert_array_equal(image, np.asarray(ImageOps.exif_transpose(opened).convert("RGB")))
+
+
+def test_decode_image_turns_a_12_megapixel_phone_photo_upright(phone_folder):
+    item = phone_photos.photo("IMG_0022.JPG")
+    image = decode_image(tf.constant(str(phone_folder / item.path)), (400, 300)).numpy().astype(int)
+    expected = np.asarray(Image.fromarray(phone_photos.expected_view(item)).resize((300, 400), Image.BILINEAR,
+                                                                                    reducing_gap=None), int)
+    assert np.abs(image - expected).mean() < 4
+    assert np.abs(image[5, 5] - phone_photos.MARKER_RED).max() < 25
+
+
+@pytest.mark.parametrize("name", ["box/IMG_0020.HEIC", "box/._IMG_0006.JPG"])
+def test_an_unreadable_photo_gives_one_message_naming_it_and_the_fix(phone_folder, name):
+    """Eagerly a PhotoError; in tf.data the same words in TensorFlow's error (before: "Unknown image file format")."""
+    import importlib.util
+
+    from helpers.photos import PhotoError
+
+    if name.endswith("HEIC") and importlib.util.find_spec("pillow_heif") is not None:
+        pytest.skip("pillow-heif is installed here: HEIC photos are read")
+    path = phone_folder / name
+    fix = "pip install pillow-heif" if name.endswith("HEIC") else "save it again as JPEG"
+    with pytest.raises(PhotoError, match=re.escape(str(path)) + ".*" + re.escape(fix)):
+        decode_image(tf.constant(str(path)), (8, 8))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=re.escape(str(path)) + ".*" + re.escape(fix)):
+        epoch(make_dataset([path], [0], image_size=(8, 8), batch_size=1))

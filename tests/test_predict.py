@@ -149,3 +149,38 @@ def test_a_sigmoid_model_is_read_as_the_probability_of_class_1(red_file):
     dense.set_weights([np.array([[0.05], [0.0], [-0.05]], "float32"), np.zeros(1, "float32")])
     label, p = predict.predict_image(keras.Model(inputs, outputs), red_file, CLASSES, 8)
     assert label == "red" and p > 0.9
+
+
+# --------------------------------------------------------------------------------------------------
+# Photos as phones write them: predicted as the training pipeline saw them, and as a viewer shows them
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def phone_folder(tmp_path_factory):
+    from helpers.datasets import phone_photos
+
+    return phone_photos.make_phone_photos(tmp_path_factory.mktemp("phone"))
+
+
+@pytest.mark.parametrize("name", ["box/IMG_0006.JPG", "box/IMG_0013.JPG", "box/cutout_0018.Png"])
+def test_a_phone_photo_reaches_the_model_as_a_viewer_shows_it(phone_folder, name):
+    """Sideways (Orientation=6), Display P3, transparent: load_image gives the upright sRGB scene on white."""
+    from helpers.datasets import phone_photos
+    from helpers.pipeline import decode_image
+
+    item = phone_photos.photo(name)
+    image = predict.load_image(phone_folder / name, item.size)
+    np.testing.assert_array_equal(image, decode_image(str(phone_folder / name), item.size).numpy())  # as trained
+    assert np.abs(image - phone_photos.expected_view(item)).mean() < 4
+
+
+def test_a_heic_photo_without_pillow_heif_says_what_to_do(model, phone_folder):
+    import importlib.util
+
+    from helpers.photos import PhotoError
+
+    if importlib.util.find_spec("pillow_heif") is not None:
+        pytest.skip("pillow-heif is installed here: HEIC photos are read")
+    with pytest.raises(PhotoError, match=r"IMG_0020\.HEIC is a HEIC photo.*pip install pillow-heif"):
+        predict.predict_image(model, phone_folder / "box" / "IMG_0020.HEIC", CLASSES, 8)

@@ -10,6 +10,50 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
+class DirectSource:
+    """One public archive of a dataset that plain HTTPS fetches, without ``kagglehub`` or an account.
+
+    :func:`helpers.datasets.download` falls back to these, in order, when the Kaggle route fails (and uses
+    only them with ``COURSE_DATA_SOURCE=direct``); each address and layout was checked against its
+    publisher's documentation (see ``note``).
+
+    Attributes:
+        url: The archive's address.
+        archive_name: The file it is saved as, and the name a mirror serves it under (``COURSE_DOWNLOAD_MIRROR``).
+        root_hint: The archive's top folder (where the loader's layout starts); ``""`` when its entries sit at the
+            top; ``None`` when no source documents it (the loader searches a few levels down anyway).
+        publisher: Who serves it, in a few words (shown on screen and in error messages).
+        size_bytes: The archive's size when a source states it (shown, never enforced: a new release changes it).
+        note: What the archive holds and where that was checked.
+    """
+
+    url: str
+    archive_name: str
+    root_hint: str | None = ""
+    publisher: str = ""
+    size_bytes: int | None = None
+    note: str = ""
+
+
+def _kaggle_zip(handle: str, archive_name: str, root_hint: str | None = "", *, size_bytes: int | None = None,
+                note: str = "") -> DirectSource:
+    """Kaggle's own zip of a public dataset (``handle`` = ``owner/slug[/versions/N]``), fetched without kagglehub.
+
+    Kaggle's API documents ``GET /api/v1/datasets/download/{ownerSlug}/{datasetSlug}`` (with
+    ``datasetVersionNumber``); a dataset page's *Download > curl* offers the same address, and public
+    datasets download from it without an account. It cures a missing or broken ``kagglehub`` and refused
+    credentials, not Kaggle itself being down.
+    """
+    owner, slug, *rest = handle.split("/")
+    version = f"?datasetVersionNumber={rest[1]}" if len(rest) == 2 and rest[0] == "versions" else ""
+    return DirectSource(
+        url=f"https://www.kaggle.com/api/v1/datasets/download/{owner}/{slug}{version}",
+        archive_name=archive_name, root_hint=root_hint, publisher="Kaggle (its zip, without kagglehub)",
+        size_bytes=size_bytes, note=note,
+    )
+
+
+@dataclass(frozen=True)
 class DatasetInfo:
     """Facts about one dataset.
 
@@ -20,8 +64,10 @@ class DatasetInfo:
         license: The license as far as known (check the source before redistributing).
         homepage: Where a learner can read about the data and download it by hand.
         kaggle: Kaggle dataset handles (``owner/slug`` or ``owner/slug/versions/N``), preferred first.
-        kaggle_path: Sub-folder of the Kaggle dataset to fetch (kagglehub ``path=``), if only part is needed.
-        url: A direct download URL, when one exists.
+        kaggle_path: The folder of the Kaggle dataset the course uses, if only part is needed. The whole dataset
+            is downloaded all the same: kagglehub's ``path=`` fetches one file, and Kaggle refuses a folder.
+        direct: Public archives fetched over plain HTTPS when the Kaggle route fails, preferred first.
+        direct_note: Why a publisher's own archive is not among ``direct`` (a form, an account, another layout).
         image_size: Native ``(height, width)`` of most images; ``None`` when sizes vary.
         class_names: The classes in label order, when fixed by the dataset; ``None`` when read from folders.
         layouts: Names of the on-disk layouts the loader accepts (see :mod:`helpers.datasets.layouts`).
@@ -36,7 +82,8 @@ class DatasetInfo:
     homepage: str
     kaggle: tuple[str, ...] = ()
     kaggle_path: str | None = None
-    url: str | None = None
+    direct: tuple[DirectSource, ...] = ()
+    direct_note: str = ""
     image_size: tuple[int, int] | None = None
     class_names: tuple[str, ...] | None = None
     layouts: tuple[str, ...] = ()
@@ -65,6 +112,17 @@ INTEL = DatasetInfo(
     class_names=("buildings", "forest", "glacier", "mountain", "sea", "street"),
     layouts=("intel",),
     sizes={"train": 14034, "test": 3000, "pred (unlabelled)": 7301},
+    direct=(
+        _kaggle_zip("puneet6060/intel-image-classification", "intel-image-classification.zip",
+                    size_bytes=363_152_213,
+                    note="seg_train/seg_train/<class>/, seg_test/seg_test/<class>/ and seg_pred/seg_pred/ at the top "
+                         "(24,335 images; size as a user of Kaggle's command line measured it in 2026)"),
+    ),
+    direct_note=(
+        "The Intel Scene Classification Challenge (Analytics Vidhya, 2018) gave its data only to signed-in "
+        "participants, as train.zip with a train.csv of labels (another layout): Kaggle's own zip is the only "
+        "public archive in this layout."
+    ),
     quirks=(
         "Each split folder is nested twice: seg_train/seg_train/<class>/.",
         "Most images are 150x150, but some are shorter and one is 500x374: resize, never assume.",
@@ -87,6 +145,15 @@ FOOD5K = DatasetInfo(
     class_names=("non_food", "food"),
     layouts=("food5k_epfl", "food5k_folders"),
     sizes={"train": 3000, "val": 1000, "test": 1000},
+    direct=(
+        _kaggle_zip("trolukovich/food5k-image-dataset", "food5k-image-dataset.zip",
+                    note="training/, validation/ and evaluation/, each with food/ and non_food/, at the top"),
+    ),
+    direct_note=(
+        "EPFL MMSPG serves the original Food-5K.zip (flat folders, labels in the file names) over FTP, with an "
+        "account its page gives for research use: the course does not fetch it for you. Download it by hand "
+        "from the homepage and pass the unzipped folder as DATA_DIR."
+    ),
     quirks=(
         "Two layouts exist: EPFL's flat folders with labels in the file name ({ClassID}_{ImageID}.jpg, "
         "1 = food), and Kaggle's food/ and non_food/ folders.",
@@ -105,13 +172,27 @@ FRUITS360 = DatasetInfo(
     ),
     license="CC BY-SA 4.0",
     homepage="https://github.com/fruits-360",
-    # Pinned: the archive's layout changes between versions; only the 100x100 branch is fetched.
+    # Pinned: the archive's layout changes between versions. The whole archive is downloaded (Kaggle serves
+    # one file or the whole archive, never a folder) and the course uses its 100x100 branch only.
     kaggle=("moltean/fruits/versions/100",),
     kaggle_path="fruits-360_100x100",
     image_size=(100, 100),
     class_names=None,
     layouts=("fruits360",),
     sizes={"train (131-class release)": 67692, "test (131-class release)": 22688},
+    direct=(
+        DirectSource(
+            url="https://github.com/fruits-360/fruits-360-100x100/archive/refs/heads/main.zip",
+            archive_name="fruits-360-100x100-main.zip",
+            root_hint="fruits-360-100x100-main",
+            publisher="the author's GitHub repository fruits-360/fruits-360-100x100",
+            note="the 100x100 branch alone, latest release (155 classes, 102,639 images in 2025.03.09.0): "
+                 "Training/, Test/, README.md and LICENSE under fruits-360-100x100-main/; GitHub builds the zip "
+                 "on request and states no size",
+        ),
+        _kaggle_zip("moltean/fruits/versions/100", "fruits-v100.zip",
+                    note="Kaggle's whole archive, every branch (the loader reads fruits-360_100x100/ only)"),
+    ),
     quirks=(
         "The folder layout changed across releases (fruits-360/, fruits-360_dataset/fruits-360/, "
         "fruits-360_100x100/fruits-360/); the loader finds Training/ and Test/ wherever they are.",
@@ -139,6 +220,25 @@ MOSQUITO = DatasetInfo(
     class_names=None,
     layouts=("mosquito",),
     sizes={"train": 4200, "val": 3600, "test": 1799},
+    direct=(
+        DirectSource(
+            url="https://data.mendeley.com/public-api/zip/zw4p9kj6nt/download/2",
+            archive_name="zw4p9kj6nt-2.zip",
+            root_hint="zw4p9kj6nt-2",
+            publisher="Mendeley Data (the article's own source, version 2)",
+            note="the dataset page's Download All: zw4p9kj6nt-2/ with the six raw class folders and "
+                 "data_splitting/{Train,Pred,Test}/",
+        ),
+        DirectSource(
+            url="https://prod-dcd-datasets-cache-zipfiles.s3.eu-west-1.amazonaws.com/zw4p9kj6nt-2.zip",
+            archive_name="zw4p9kj6nt-2.zip",
+            root_hint="zw4p9kj6nt-2",
+            publisher="Mendeley Data's archive cache",
+            note="the same archive, where Mendeley Data keeps its Download All zips",
+        ),
+        _kaggle_zip("naiborhujosua/mosquito-on-human-skin", "mosquito-on-human-skin.zip", None,
+                    note="a copy of the Mendeley Data archive on Kaggle (its layout is not documented)"),
+    ),
     quirks=(
         "The archive unpacks to zw4p9kj6nt-2/ with six raw class folders (long names, one with a double "
         "space) and data_splitting/{Train,Pred,Test}/: the course uses data_splitting only.",
@@ -166,6 +266,10 @@ ODONATA = DatasetInfo(
         "competitions page of CVPR 2019, home of the iNaturalist 2019 competition, whose terms forbid "
         "redistribution), and it stored them as NumPy arrays, not folders: the course builds an equivalent "
         "set from iNaturalist open data instead.",
+        "The builder spreads the photos over years and observers (an even share of each quarter of 2013-2024, "
+        "of each month in the full profile; at most 5 photos per observer and class, 20 in full) and puts all "
+        "photos of one observer in the same split: one person's shots of one pond look alike, and in both "
+        "training and test they would flatter the test score. attribution.csv names each photo's observer.",
         "A folder of your own photos in the layout {train,validation,test}/{damselflies,dragonflies} loads "
         "as DATA_DIR.",
         "Photos are citizen-science snapshots: backgrounds vary, the insect is often small.",

@@ -33,7 +33,13 @@ and `get` looks, in this order, for:
    right-hand panel, then search for the handle given below). Nothing is downloaded.
 4. Otherwise it **downloads** the data by its real route: Kaggle datasets through `kagglehub` (public
    datasets need no account; files are cached, a second run downloads nothing), odonata from
-   iNaturalist's open data. Without network you get one message saying what to fetch by hand.
+   iNaturalist's open data. When the Kaggle route fails (`kagglehub` missing, access refused, the
+   dataset gone, Kaggle down), it says why and fetches the dataset's **direct archive** instead (listed
+   below: the publisher's own where there is one), resuming an interrupted download and unpacking it
+   safely under `~/.cache/cnn-course/downloads/`. `COURSE_DATA_SOURCE=direct` skips Kaggle,
+   `COURSE_DATA_SOURCE=kaggle` never falls back, and `COURSE_DOWNLOAD_MIRROR=<address>` fetches the same
+   archives, by file name, from a copy you host. If nothing works you get one message naming each route,
+   its cause and what to fetch by hand.
 
 Files that are not usable images (`.DS_Store`, `Thumbs.db`, text files, empty or truncated JPEGs,
 TIFFs) and stray folders are skipped with one warning that names them. PNG, grayscale, RGBA,
@@ -57,8 +63,10 @@ def _how_to_get(d: DatasetInfo) -> list[str]:
             f"- **Kaggle**: attach [`{d.kaggle_dataset}`]({d.kaggle_url}) with *Add Input*; it appears under "
             f"`/kaggle/input/`.",
             f"- **Anywhere else**: `datasets.get('{d.name}', profile='quick')` calls "
-            f"`kagglehub.dataset_download('{d.kaggle[0]}'"
-            + (f", path='{d.kaggle_path}'" if d.kaggle_path else "") + ")`.",
+            f"`kagglehub.dataset_download('{d.kaggle[0]}')`"
+            + (f" (the whole archive, which kagglehub caches) and uses its `{d.kaggle_path}` folder"
+               if d.kaggle_path else "") + ".",
+            *_direct_lines(d),
             f"- **By hand**: download the archive from {d.kaggle_url}"
             + (f" (or {d.homepage})" if d.homepage != d.kaggle_url else "")
             + ", unzip it, and pass the folder as `DATA_DIR`.",
@@ -70,6 +78,21 @@ def _how_to_get(d: DatasetInfo) -> list[str]:
             "`attribution.csv` (author and licence of every photo). It resumes if interrupted.",
             f"- **By hand**: any folder in the layout below works as `DATA_DIR` (see {d.homepage}).",
         ]
+    return lines
+
+
+def _direct_lines(d: DatasetInfo) -> list[str]:
+    """The direct archives of ``d``, in the order ``download`` tries them, and why the original is not among them."""
+    lines = []
+    if d.direct:
+        lines.append("- **Without Kaggle** (when the Kaggle route fails, or with `COURSE_DATA_SOURCE=direct`), in "
+                     "this order:")
+        for i, s in enumerate(d.direct, 1):
+            size = f", about {s.size_bytes / 1e6:,.0f} MB" if s.size_bytes else ""
+            top = {None: "", "": ", no top folder"}.get(s.root_hint, f", unpacks to `{s.root_hint}/`")
+            lines.append(f"  {i}. {s.publisher}: <{s.url}> (`{s.archive_name}`{top}{size}): {s.note}.")
+    if d.direct_note:
+        lines.append(f"- **The original archive**: {d.direct_note}")
     return lines
 
 

@@ -548,49 +548,125 @@ def _redact(text: str) -> str:
     return re.sub(r"\b[0-9a-f]{32}\b", "***", text)  # Kaggle API keys are 32 hex digits
 
 
-def _kaggle_reason(err: BaseException) -> tuple[str, str]:
-    """Classify a kagglehub failure: (reason, specific fix)."""
+def _kaggle_reason(err: BaseException, handle: str = "") -> tuple[str, str, bool]:
+    """Classify a kagglehub failure: ``(reason, what to do, transient)``.
+
+    ``reason`` names the real cause in words (the HTTP status, a broken transfer, a damaged archive, ...)
+    followed by the exception's type and first line, with secrets and signed-URL queries removed.
+    ``transient`` is True when running the same call again later may work. A 404 for a pinned version
+    says the version is missing, never that the handle is wrong; only an unversioned handle that Kaggle
+    does not know is said to be removed, renamed or mistyped.
+    """
     import requests
 
     name = type(err).__name__
     status = getattr(getattr(err, "response", None), "status_code", None) or getattr(err, "error_code", None)
     text = _redact(str(err)).strip().splitlines()[0][:200] if str(err).strip() else ""
+    text = re.sub(r"(https?://[^\s?'\"]+)\?[^\s'\")]*", r"\1?...", text)  # signed storage URLs carry a signature
     detail = f"{name}: {text}" if text else name
-    if isinstance(err, requests.ConnectionError | requests.Timeout | ConnectionError | TimeoutError):
-        return (
-            f"no network connection ({detail})",
-            "turn the internet on (on Kaggle: Settings > Internet on) or attach the dataset",
-        )
-    if status in (401, 403) or name in ("UnauthenticatedError", "CredentialError"):
-        return (
-            f"Kaggle refused access ({detail})",
-            "sign in to Kaggle and accept the dataset's terms on its page, or set up an API token "
-            "(see kagglehub's README); never paste the token into a notebook you share",
-        )
+    pieces = handle.strip("/").split("/")
+    owner_slug, version = "/".join(pieces[:2]), pieces[3] if len(pieces) == 4 else None
+    page = kaggle_url(handle) if handle else "the dataset's page"
+    again = "run this again (an incomplete download is never used: kagglehub fetches it again or resumes it)"
+    if isinstance(err, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
+        short = re.search(r"IncompleteRead\((\d+) bytes read, (\d+) more expected\)", text)
+        if short:
+            detail = f"{name}: {int(short.group(1)):,} bytes received, {int(short.group(2)):,} more expected"
+        return f"the connection broke in the middle of the download ({detail})", again, True
+    if isinstance(err, requests.Timeout) or (isinstance(err, requests.ConnectionError) and "timed out" in text):
+        return (f"Kaggle did not answer in time ({name})",
+                "check the internet connection (on Kaggle: Settings > Internet on) and run this again", True)
+    if isinstance(err, requests.ConnectionError | ConnectionError | TimeoutError):
+        host = re.search(r"host='([^']+)'", text)
+        where = f" while contacting {host.group(1)}" if host else ""
+        return (f"no network connection ({name}{where})",
+                "check the internet connection (on Kaggle: Settings > Internet on) and run this again", True)
+    if name == "DataCorruptionError":
+        return ("the downloaded archive was damaged on the way (its MD5 checksum did not match; kagglehub deleted it)",
+                again, True)
+    if isinstance(err, zipfile.BadZipFile | tarfile.TarError | EOFError | zlib.error) or (
+            isinstance(err, ValueError) and "archive" in text.lower()):
+        return f"the downloaded archive is incomplete or damaged ({detail})", again, True
+    if isinstance(err, OSError) and err.errno in (28, 122):  # ENOSPC, EDQUOT
+        return (f"the disk is full ({detail})",
+                "free some disk space (kagglehub unpacks datasets under $KAGGLEHUB_CACHE, by default "
+                "~/.cache/kagglehub), or set KAGGLEHUB_CACHE to a folder on a bigger disk, then run this again", False)
+    if status == 401:
+        return (f"Kaggle refused access: it did not accept the credentials (HTTP 401, {detail})",
+                "the Kaggle API token or key the course found (named on the line printed above) is wrong, expired "
+                "or revoked: create a new API token on kaggle.com > Settings > API and put it in place of the old "
+                f"one, or remove it (public datasets download without credentials).\n{ADVICE}", False)
+    if status == 403 or name in ("UnauthenticatedError", "CredentialError"):
+        what = f"HTTP 403, {detail}" if status == 403 else detail
+        return (f"Kaggle refused access ({what})",
+                f"sign in on kaggle.com, open {page} and accept the dataset's terms if it asks, then set up an API "
+                f"token of that account.\n{ADVICE}", False)
     if status == 404 or name == "NotFoundError":
-        return (f"Kaggle does not know this dataset ({detail})", "check the handle on the dataset's page")
-    return (detail, "run this again later")
+        if version is not None:
+            return (f"Kaggle has no version {version} of {owner_slug} (HTTP 404, {detail})",
+                    f"open {page} to see whether the dataset and its version {version} are still published (the "
+                    f"course pins version {version}; if it was withdrawn, please tell the course's maintainers)",
+                    False)
+        return (f"Kaggle has no dataset {owner_slug} (HTTP 404, {detail})",
+                f"open {page}: if the page is missing, the dataset was removed or renamed; if you typed the handle "
+                "yourself, check it against the page's address (owner/slug)", False)
+    if status == 429:
+        return (f"Kaggle is limiting the number of downloads (HTTP 429, {detail})",
+                "wait a few minutes and run this again; an API token (see datasets.md) lifts the anonymous limit", True)
+    if isinstance(status, int) and status >= 500:
+        return f"Kaggle's server failed (HTTP {status}, {detail})", "run this again later", True
+    return detail, "run this again later", False
+
+
+def _cached_kaggle_version(handle: str) -> str | None:
+    """The newest version of the unversioned ``handle`` that kagglehub has completely downloaded, as a handle.
+
+    kagglehub 1.0.2 asks Kaggle for the current version of a handle without ``/versions/N`` on every call,
+    before it looks in its cache, so without a network a dataset already on disk cannot be reached by that
+    handle; the versioned handle returned here is served from the cache without any request. ``None`` for
+    a versioned handle or when nothing complete is cached (kagglehub marks a download complete with
+    ``<cache>/datasets/<owner>/<slug>/<version>.complete``).
+    """
+    pieces = handle.strip("/").split("/")
+    if len(pieces) != 2:
+        return None
+    try:
+        from kagglehub.config import get_cache_folder
+    except ImportError:
+        return None
+    folder = Path(get_cache_folder()) / "datasets" / pieces[0] / pieces[1]
+    versions = [int(p.stem) for p in folder.glob("*.complete")
+                if p.stem.isdigit() and (folder / "versions" / p.stem).is_dir()]
+    return f"{pieces[0]}/{pieces[1]}/versions/{max(versions)}" if versions else None
 
 
 def kaggle_download(handle: str, *, path: str | None = None, dataset: str = "") -> Path:
-    """Download a Kaggle dataset (or one of its files/folders, ``path``) with ``kagglehub``.
+    """Download a Kaggle dataset with ``kagglehub`` and return its folder, or its sub-folder ``path``.
 
-    ``kagglehub`` caches what it downloads, so a second call returns at once. On Kaggle an attached
-    dataset needs no download at all: try :func:`find_kaggle_mount` first.
+    The whole dataset (one version) is fetched as one archive, which ``kagglehub`` caches: a second call
+    downloads nothing. ``path`` is a folder inside the dataset (Fruits-360's ``fruits-360_100x100``) and
+    is never passed on as kagglehub's ``path=``: kagglehub 1.0.2 sends that as one *file* name, and
+    Kaggle answers 404 for a folder (it serves one file or the whole archive); fetching a folder file by
+    file would be one request per image. When the dataset has no ``path`` folder (another release's
+    layout), its root is returned and :func:`helpers.datasets.load` finds the splits there. Without a
+    network, a dataset kagglehub downloaded completely before is used from its cache.
+
+    On Kaggle an attached dataset needs no download at all: try :func:`find_kaggle_mount` first.
 
     Returns:
-        The local folder (or file) ``kagglehub`` returns.
+        The local folder.
 
     Raises:
-        DataUnavailableError: For any failure (no network, authentication, unknown handle); the
-            message names the dataset, the handle and its Kaggle page, and never any credentials.
+        DataUnavailableError: For any failure (no network, authentication, unknown handle or version, a
+            broken or damaged download); the message names the dataset, the handle and its Kaggle page,
+            the cause and what to do, and never any credentials.
     """
     url = kaggle_url(handle)
     what = f"the {dataset} dataset" if dataset else f"Kaggle dataset {handle}"
     source = f"Kaggle ({handle}, {url})"
     general = (
-        f'on Kaggle, attach it to the notebook with "+ Add Input" and search for {handle}; elsewhere, '
-        f"download the zip by hand from {url}, unzip it and pass its folder as DATA_DIR"
+        f'on Kaggle, attach it to the notebook with "+ Add Input" and search for {"/".join(handle.split("/")[:2])}; '
+        f"elsewhere, download the zip by hand from {url}, unzip it and pass its folder as DATA_DIR"
     )
     try:
         import kagglehub
@@ -602,30 +678,49 @@ def kaggle_download(handle: str, *, path: str | None = None, dataset: str = "") 
     except KaggleCredentialsError as err:
         raise _unavailable(what, source, "the Kaggle credentials cannot be used", f"{err} Or {general}.") from None
     try:
-        result = kagglehub.dataset_download(handle, path=path) if path else kagglehub.dataset_download(handle)
+        result = Path(kagglehub.dataset_download(handle))
     except KeyboardInterrupt:
         raise
     except Exception as err:  # every failure becomes one readable error
-        reason, fix = _kaggle_reason(err)
-        fix = f"{fix}.\n{ADVICE}\nOr" if reason.startswith("Kaggle refused") else f"{fix}; or"
-        transient = reason.startswith("no network")
-        raise _unavailable(what, source, reason, f"{fix} {general}.", err, transient=transient) from None
-    return Path(result)
+        reason, fix, transient = _kaggle_reason(err, handle)
+        cached = _cached_kaggle_version(handle) if reason.startswith(("no network", "Kaggle did not answer")) else None
+        try:  # a versioned handle is served from kagglehub's cache without any request
+            earlier = Path(kagglehub.dataset_download(cached)) if cached else None
+        except Exception:  # the cache cannot serve it after all: the original failure is the one to report
+            earlier = None
+        if earlier is None:
+            fix = f"{fix}\nOr {general}." if "\n" in fix else f"{fix}; or {general}."
+            raise _unavailable(what, source, reason, fix, err, transient=transient) from None
+        print(f"Kaggle cannot be reached: {reason}. Using {cached}, downloaded earlier, from {earlier}.")
+        result = earlier
+    if path:
+        if (result / path).is_dir():
+            return result / path
+        logger.warning("%s has no folder %s: using the whole dataset at %s.", handle, path, result)
+    return result
 
 
 def find_kaggle_mount(slugs: list[str], base: Path = Path("/kaggle/input")) -> Path | None:
     """The folder of the first of ``slugs`` attached to this Kaggle notebook, or ``None``.
 
-    Kaggle mounts an attached dataset at ``/kaggle/input/<slug>``; newer notebooks use
-    ``/kaggle/input/datasets/<owner>/<slug>`` (and some ``/kaggle/input/<owner>/<slug>``). Each
-    entry of ``slugs`` is a slug or a handle ``owner/slug``; all these places are checked.
+    Kaggle mounts an attached dataset at ``/kaggle/input/datasets/<owner>/<slug>`` (notebooks since
+    2025) or ``/kaggle/input/<slug>`` (older notebooks; some also ``/kaggle/input/<owner>/<slug>``),
+    with no version in the path: whichever version was attached is there, and
+    :func:`helpers.datasets.load` accepts every release's layout. Each entry of ``slugs`` is a slug or
+    a handle ``owner/slug[/versions/N]``; the places that name the owner are tried first, so that
+    another owner's dataset with the same slug (``/kaggle/input/fruits``) is not taken for ours.
+
+    ``base`` is ``$COURSE_KAGGLE_INPUT`` when that variable is set and ``base`` is left at its default
+    (for rehearsals on a fake ``/kaggle/input``, see ``tests/test_kaggle_rehearsal.py``).
     """
+    if Path(base) == Path("/kaggle/input") and os.environ.get("COURSE_KAGGLE_INPUT"):
+        base = Path(os.environ["COURSE_KAGGLE_INPUT"]).expanduser()
     base = Path(base)
     for entry in slugs:
         pieces = entry.strip("/").split("/")
         if len(pieces) >= 2:
             owner, slug = pieces[0], pieces[1]
-            candidates = [base / slug, base / "datasets" / owner / slug, base / owner / slug]
+            candidates = [base / "datasets" / owner / slug, base / owner / slug, base / slug]
         else:
             candidates = [base / pieces[0], *sorted((base / "datasets").glob(f"*/{pieces[0]}"))]
         for candidate in candidates:

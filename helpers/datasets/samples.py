@@ -89,7 +89,7 @@ def _hsv_to_rgb(h: float, s: float, v: float) -> tuple[float, float, float]:
 
 
 def make_sample(name: str, dest: str | Path, *, images_per_class: int | None = None, seed: int = 0,
-                layout: str | None = None) -> Path:
+                layout: str | None = None, held_per_class: int | None = None) -> Path:
     """Write a small offline copy of dataset ``name`` in its real layout under ``dest``; return ``dest``.
 
     Args:
@@ -100,6 +100,9 @@ def make_sample(name: str, dest: str | Path, *, images_per_class: int | None = N
         images_per_class: Training images per class (validation and test get about a third as many).
         seed: Seed for the image generator: the same arguments always give the same files.
         layout: For ``food5k`` only: ``"epfl"`` (default, labels in file names) or ``"folders"`` (Kaggle).
+        held_per_class: Images per class of each held-out split (validation, test, Intel's ``seg_pred``);
+            default about a third of ``images_per_class``. ``tools/rehearse.py`` sets both to write a
+            copy with the real dataset's file counts.
 
     Raises:
         FileExistsError: ``dest`` exists, is not empty and is not a course sample.
@@ -112,6 +115,9 @@ def make_sample(name: str, dest: str | Path, *, images_per_class: int | None = N
     elif layout is not None:
         raise ValueError(f"Only food5k has alternative sample layouts; got layout={layout!r} for {name}.")
     spec = {"dataset": name, "images_per_class": n, "seed": seed, "layout": layout, "synthetic": True}
+    if held_per_class is not None:  # only then, so that samples made before this option stay valid
+        spec["held_per_class"] = held_per_class
+    held = held_per_class or _split_sizes(n)[1]
     existing = _existing_sample(dest)
     if existing == spec:
         return dest
@@ -125,7 +131,7 @@ def make_sample(name: str, dest: str | Path, *, images_per_class: int | None = N
     global _bar
     try:  # build beside dest, then rename: an interrupted run never leaves a half sample at dest
         with progress.bar(desc=f"Writing the {name} sample", unit="image") as _bar:
-            _BUILDERS[name](work, n, np.random.default_rng(seed), layout)
+            _BUILDERS[name](work, n, held, np.random.default_rng(seed), layout)
         (work / MARKER).write_text(json.dumps(spec, indent=2) + "\n")
         _move_into_place(work, dest, spec)
     finally:
@@ -176,10 +182,10 @@ def _classes(root: Path, writer: _Writer, classes: tuple[str, ...], count: int,
             writer.save(root / cls / name(i), label, size(i))
 
 
-def _intel(root: Path, n: int, rng: np.random.Generator, _layout: str | None) -> None:
+def _intel(root: Path, n: int, held: int, rng: np.random.Generator, _layout: str | None) -> None:
     classes = info("intel").class_names
     w = _Writer(rng, len(classes))
-    train, held = _split_sizes(n)
+    train = n
     # Real quirks: a few shorter images and one large 500x374 image in the training set.
     odd = {3: (113, 150), 7: (136, 150), 11: (374, 500)}
     counter = iter(range(10**6))
@@ -190,11 +196,11 @@ def _intel(root: Path, n: int, rng: np.random.Generator, _layout: str | None) ->
         w.save(root / "seg_pred" / "seg_pred" / f"{next(counter)}.jpg", i % len(classes), (150, 150))
 
 
-def _food5k(root: Path, n: int, rng: np.random.Generator, layout: str | None) -> None:
+def _food5k(root: Path, n: int, held: int, rng: np.random.Generator, layout: str | None) -> None:
     if layout not in ("epfl", "folders"):
         raise ValueError(f"food5k sample layout must be 'epfl' or 'folders', not {layout!r}")
     w = _Writer(rng, 2)
-    train, held = _split_sizes(n)
+    train = n
     sizes = [(384, 512), (512, 384), (300, 300), (512, 512), (375, 500)]
     base = root / "Food-5K" if layout == "epfl" else root
     for split, count in (("training", train), ("validation", held), ("evaluation", held)):
@@ -205,9 +211,9 @@ def _food5k(root: Path, n: int, rng: np.random.Generator, layout: str | None) ->
                 w.save(path, label, sizes[i % len(sizes)])
 
 
-def _fruits360(root: Path, n: int, rng: np.random.Generator, _layout: str | None) -> None:
+def _fruits360(root: Path, n: int, held: int, rng: np.random.Generator, _layout: str | None) -> None:
     w = _Writer(rng, len(FRUIT_CLASSES))
-    train, held = _split_sizes(n)
+    train = n
     branch = root / "fruits-360_100x100" / "fruits-360"
     _classes(branch / "Training", w, FRUIT_CLASSES, train, lambda i: (100, 100), lambda i: f"r0_{i * 4}_100.jpg")
     _classes(branch / "Test", w, FRUIT_CLASSES, held, lambda i: (100, 100), lambda i: f"{i * 4 + 2}_100.jpg")
@@ -219,9 +225,9 @@ def _fruits360(root: Path, n: int, rng: np.random.Generator, _layout: str | None
     (root / "fruits-360_meta" / "README.md").write_text("Sample of the Fruits-360 metadata branch.\n")
 
 
-def _mosquito(root: Path, n: int, rng: np.random.Generator, _layout: str | None) -> None:
+def _mosquito(root: Path, n: int, held: int, rng: np.random.Generator, _layout: str | None) -> None:
     w = _Writer(rng, len(MOSQUITO_CLASSES))
-    train, held = _split_sizes(n)
+    train = n
     top = root / "zw4p9kj6nt-2"
     _classes(top, w, MOSQUITO_RAW_FOLDERS, 2, lambda i: (224, 224), lambda i: f"IMG_{i:04d}.jpg")
     splits = top / "data_splitting"
@@ -230,10 +236,10 @@ def _mosquito(root: Path, n: int, rng: np.random.Generator, _layout: str | None)
                  lambda i, s=split: f"{s.lower()}_{i:04d}.jpg")
 
 
-def _odonata(root: Path, n: int, rng: np.random.Generator, _layout: str | None) -> None:
+def _odonata(root: Path, n: int, held: int, rng: np.random.Generator, _layout: str | None) -> None:
     classes = info("odonata").class_names
     w = _Writer(rng, len(classes))
-    train, held = _split_sizes(n)
+    train = n
     rows = []
     obs = iter(range(1000, 10**7))
     for split, count in (("train", train), ("validation", held), ("test", held)):

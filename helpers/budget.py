@@ -1,0 +1,507 @@
+"""How many bytes each chapter caches, per profile and recipe, and whether that fits free Colab and Kaggle.
+
+The figures are computed, not measured: from the catalogue's split counts (``helpers.datasets.catalog``;
+the offline samples' counts in ``smoke``; the odonata builds of :data:`helpers.datasets.odonata.PROFILE_BUILDS`),
+each chapter's training size per profile, the course's cache rule (:func:`helpers.pipeline.cache_size`:
+the smaller of the native and the training size) and the dtype of what is cached (uint8 images; one
+float32 benchmark in chapter 03). Where a cache lives is decided as the pipeline decides it
+(:func:`helpers.pipeline.in_memory`): in memory up to ``MEMORY_CACHE_LIMIT`` per split, else in a file
+under the course's data folder, which on Kaggle is ``/kaggle/working``.
+
+Each chapter's sizes are copied from its notebook; :attr:`Chapter.evidence` holds the lines of the
+notebook they come from, and ``tests/test_budget.py`` fails when a notebook no longer contains them.
+The table in ``docs/instructors.md`` is generated from here::
+
+    python -m helpers.budget        # rewrites the table in docs/instructors.md
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import articles, pipeline
+from .datasets import catalog, odonata, samples
+
+#: One gigabyte as the limits below count it (10**9 bytes).
+GB = 10**9
+#: Free Colab's RAM, "12.7 GB" in its resource panel (read as decimal gigabytes, the smaller reading).
+COLAB_RAM = int(12.7 * GB)
+#: RAM that is not ours to fill: the OS and Colab's own services (about 1 GB), the Jupyter kernel with
+#: TensorFlow, the CUDA libraries and the model (about 3 GB), tf.data's batches and prefetch buffers and
+#: the notebook's arrays (about 1 GB).
+RAM_RESERVE = 5 * GB
+#: Kaggle's ``/kaggle/working``, where the course writes its data folder and therefore its cache files.
+KAGGLE_DISK = 20 * GB
+#: Disk that is not ours to fill with caches: the data the course writes there (the odonata photos built
+#: from iNaturalist, the samples), results, BackupAndRestore checkpoints and exported models.
+DISK_RESERVE = 3 * GB
+
+PROFILES = ("smoke", "quick", "full")
+RECIPES = ("course", "article")
+
+#: A cache rule: ``(native size or None, training size) -> cached size``.
+Rule = Callable[[tuple[int, int] | None, tuple[int, int]], tuple[int, int]]
+
+
+def old_rule(native: tuple[int, int] | None, image_size: tuple[int, int]) -> tuple[int, int]:
+    """The rule before issue 13: every image cached at the training size (Fruits-360 at 299x299 in 07 ``full``)."""
+    return int(image_size[0]), int(image_size[1])
+
+
+@dataclass(frozen=True)
+class Cache:
+    """One cache that a chapter's run fills completely (a cache read only in part is dropped by tf.data).
+
+    Attributes:
+        what: Which data, in words (``"train"``, ``"whole Training folder"``, ...).
+        images: How many images it holds.
+        size: ``(height, width)`` the images are cached at.
+        dtype: What each pixel value is stored as.
+        place: ``"auto"`` when :func:`helpers.pipeline.choose_cache` decides (memory or file), ``"memory"``
+            when the chapter caches in memory whatever the size (``make_dataset(cache=True)``, ``.cache()``).
+        shuffled: Read through a shuffle buffer (training data).
+    """
+
+    what: str
+    images: int
+    size: tuple[int, int]
+    dtype: str = "uint8"
+    place: str = "auto"
+    shuffled: bool = False
+
+    @property
+    def bytes(self) -> int:
+        return pipeline.cache_bytes(self.images, self.size, self.dtype)
+
+    @property
+    def in_memory(self) -> bool:
+        return self.place == "memory" or pipeline.in_memory(self.images, self.size)
+
+    @property
+    def ram(self) -> int:
+        """RAM it takes: the cache itself when in memory; a file cache's shuffle buffer holds copies.
+
+        Elements of a memory cache pass through the shuffle buffer by reference, so they count once.
+        """
+        if self.in_memory:
+            return self.bytes
+        if self.shuffled:
+            return pipeline.cache_bytes(min(self.images, pipeline.SHUFFLE_BUFFER), self.size, self.dtype)
+        return 0
+
+    @property
+    def disk(self) -> int:
+        return 0 if self.in_memory else self.bytes
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What one run of a chapter caches: its caches, and the RAM and disk they take."""
+
+    chapter: str
+    profile: str
+    recipe: str
+    caches: tuple[Cache, ...]
+
+    @property
+    def ram(self) -> int:
+        return sum(c.ram for c in self.caches)
+
+    @property
+    def disk(self) -> int:
+        return sum(c.disk for c in self.caches)
+
+    @property
+    def sizes(self) -> list[tuple[int, int]]:
+        """The distinct sizes the images are cached at, largest first."""
+        return sorted({c.size for c in self.caches}, reverse=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# Split counts
+# --------------------------------------------------------------------------------------------------
+
+#: Classes of each dataset's offline sample (``helpers.datasets.samples``).
+_SAMPLE_CLASSES = {"intel": len(catalog.INTEL.class_names), "food5k": len(catalog.FOOD5K.class_names),
+                   "fruits360": len(samples.FRUIT_CLASSES), "mosquito": len(samples.MOSQUITO_CLASSES),
+                   "odonata": len(catalog.ODONATA.class_names)}
+#: Share of the training folder that ``datasets.load`` holds out for validation when there is no validation split.
+LOAD_VAL_FRACTION = 0.2
+
+
+def _carve(n: int, fraction: float) -> tuple[int, int]:
+    """``(kept, held)`` when ``fraction`` of ``n`` images of one class is held out (as ``stratified_split``)."""
+    held = round(n * fraction)
+    if n >= 2:
+        held = min(max(held, 1), n - 1)
+    return n - held, held
+
+
+def _catalogue_split(sizes: dict[str, int], split: str) -> int | None:
+    """The count of ``split`` in catalogue ``sizes``, whose keys may carry a note: "train (131-class release)"."""
+    found = [n for key, n in sizes.items() if key.split()[0] == split]
+    return found[0] if found else None
+
+
+def classes(name: str, profile: str) -> int:
+    """Classes of dataset ``name`` in ``profile`` (the sample's in ``smoke``; the catalogue's release otherwise)."""
+    if profile == "smoke":
+        return _SAMPLE_CLASSES[name]
+    dataset = catalog.info(name)
+    if dataset.class_names:
+        return len(dataset.class_names)
+    for key in dataset.sizes:
+        match = re.search(r"(\d+)-class", key)
+        if match:
+            return int(match.group(1))
+    raise ValueError(f"The catalogue does not say how many classes {name} has: add it to its sizes' note.")
+
+
+def split_counts(name: str, profile: str, images_per_class: int | None = None) -> dict[str, int]:
+    """Images in each split that ``datasets.load`` returns for dataset ``name`` in ``profile``.
+
+    ``smoke``: the generated sample's counts (``images_per_class`` as given to ``make_sample``; default
+    the sample's own); ``quick``/``full``: the catalogue's, or for odonata the build of that profile.
+    Datasets without a validation split lose ``LOAD_VAL_FRACTION`` of their training images to it, as
+    ``datasets.load`` does.
+    """
+    if profile == "smoke":
+        n = images_per_class or samples.DEFAULT_IMAGES_PER_CLASS[name]
+        held = max(4, n // 3)  # samples._split_sizes
+        k = _SAMPLE_CLASSES[name]
+        if name in ("intel", "fruits360"):  # no validation folder: carved out of each training class
+            kept, carved = _carve(n, LOAD_VAL_FRACTION)
+            return {"train": k * kept, "val": k * carved, "test": k * held}
+        return {"train": k * n, "val": k * held, "test": k * held}
+    if name == "odonata" and profile in odonata.PROFILE_BUILDS:
+        build = odonata.PROFILE_BUILDS[profile]
+        wanted = build["images_per_class"]
+        per_class = list(wanted.values()) if isinstance(wanted, dict) else [wanted] * classes(name, profile)
+        shares = build["splits"]
+        counts = {split: sum(round(n * share) for n in per_class) for split, share in zip(("train", "val", "test"),
+                                                                                          shares, strict=True)}
+        return counts
+    sizes = catalog.info(name).sizes
+    train, val, test = (_catalogue_split(sizes, split) for split in ("train", "val", "test"))
+    if train is None or test is None:
+        raise ValueError(f"The catalogue gives no train/test counts for {name}: {sizes}")
+    if val is None:
+        train, val = _carve(train, LOAD_VAL_FRACTION)
+    return {"train": train, "val": val, "test": test}
+
+
+# --------------------------------------------------------------------------------------------------
+# The chapters
+# --------------------------------------------------------------------------------------------------
+
+
+def _square(side: int) -> tuple[int, int]:
+    return int(side), int(side)
+
+
+def _loaded(name: str, profile: str, side: int, rule: Rule, counts: dict[str, int] | None = None,
+            place: str = "auto") -> list[Cache]:
+    """The three caches of ``datasets.load(name, ..., image_size=(side, side))`` (or of the same files)."""
+    counts = counts or split_counts(name, profile)
+    size = rule(catalog.info(name).image_size, _square(side))
+    return [Cache(split, counts[split], size, place=place, shuffled=split == "train")
+            for split in ("train", "val", "test")]
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """What one chapter caches.
+
+    Attributes:
+        number: ``"00"`` ... ``"09"``.
+        dataset: Catalogue name of the data it uses (09: the Intel scenes, its stand-in for your folder).
+        sizes: Training side per recipe and profile (``{recipe: {profile: side}}``); one recipe for the
+            chapters without ``RECIPE``.
+        evidence: Lines of the notebook's code that hold those sizes (checked by the tests).
+        caches: ``(profile, recipe, side, rule) -> [Cache, ...]``.
+    """
+
+    number: str
+    dataset: str
+    sizes: dict[str, dict[str, int]]
+    evidence: tuple[str, ...]
+    caches: Callable[[str, str, int, Rule], list[Cache]]
+
+    @property
+    def recipes(self) -> tuple[str, ...]:
+        return tuple(self.sizes)
+
+
+def _intel_03(profile: str, recipe: str, side: int, rule: Rule) -> list[Cache]:
+    """Chapter 03: Intel, plus its augmentation benchmark's batches cached as float32 (``bench ... .cache()``)."""
+    bench_batches = {"smoke": 4, "quick": 24, "full": 48}[profile]
+    return [*_loaded("intel", profile, side, rule),
+            Cache("benchmark batches (float32)", bench_batches * 32, _square(side), dtype="float32", place="memory")]
+
+
+def _odonata_photos(profile: str) -> dict[str, int]:
+    """Photos per class in the odonata data of ``profile``, all splits together (the article recipe pools them)."""
+    names = catalog.ODONATA.class_names
+    if profile == "smoke":
+        n = samples.DEFAULT_IMAGES_PER_CLASS["odonata"]
+        return dict.fromkeys(names, n + 2 * max(4, n // 3))
+    wanted = odonata.PROFILE_BUILDS[profile]["images_per_class"]
+    return {name: int(wanted[name]) for name in names} if isinstance(wanted, dict) else dict.fromkeys(names, wanted)
+
+
+def _odonata_04(profile: str, recipe: str, side: int, rule: Rule) -> list[Cache]:
+    """Chapter 04: the odonata splits; the article recipe's stored mirror copies instead (``stored_images``).
+
+    The article recipe doubles every photo with its mirror image and splits the doubled set
+    (``odonata.mirror_split``), then caches in memory one chunk at a time (its training and validation
+    images, ``odonata.draw_chunks``), the validation images of every chunk and the test rows; it also
+    reads the loaded validation split.
+    """
+    loaded = _loaded("odonata", profile, side, rule)
+    if recipe == "course":
+        return loaded
+    size = rule(catalog.ODONATA.image_size, _square(side))
+    settings = articles.get("odonata").recipe
+    n_chunks = 3 if profile == "smoke" else settings["chunks"]
+    share = odonata.article_test_share()
+    doubled = {name: 2 * n for name, n in _odonata_photos(profile).items()}
+    test_rows = {name: round(share[name] * rows) for name, rows in doubled.items()}
+    per_class = min(settings["chunk_images"] // 2, min(doubled[name] - test_rows[name] for name in doubled) // n_chunks)
+    chunk = len(doubled) * per_class
+    chunk_val = round(settings["validation_fraction"] * chunk)
+    return [
+        loaded[1],  # the loaded validation split, read to pick photos to explain
+        Cache("one chunk (training part)", chunk - chunk_val, size, place="memory", shuffled=True),
+        Cache("one chunk (validation part)", chunk_val, size, place="memory"),
+        Cache("every chunk's validation part", n_chunks * chunk_val, size, place="memory"),
+        Cache("mirrored test set", sum(test_rows.values()), size, place="memory"),
+    ]
+
+
+def _food5k_05(profile: str, recipe: str, side: int, rule: Rule) -> list[Cache]:
+    """Chapter 05: its own ``make_dataset`` pipelines of the DataFrame's splits, cached in memory."""
+    return _loaded("food5k", profile, side, rule, place="memory")
+
+
+def _fruits_07(profile: str, recipe: str, side: int, rule: Rule) -> list[Cache]:
+    """Chapter 07: capped training/validation splits (memory) in smoke and quick, the whole test split.
+
+    The article recipe trains on the whole (capped) Training folder, one cache, and validates on the test split.
+    """
+    counts = split_counts("fruits360", profile)
+    size = rule(catalog.FRUITS360.image_size, _square(side))
+    caps = {"smoke": {"train": 14, "val": 4}, "quick": {"train": 100, "val": 25}}.get(profile)
+    k = classes("fruits360", profile)
+    train_val = {split: min(counts[split], k * caps[split]) if caps else counts[split] for split in ("train", "val")}
+    place = "memory" if caps else "auto"  # the capping cell rebuilds with make_dataset(cache=True)
+    test = Cache("test", counts["test"], size)
+    if recipe == "article":
+        return [Cache("whole Training folder", train_val["train"] + train_val["val"], size, shuffled=True), test]
+    return [Cache("train", train_val["train"], size, place=place, shuffled=True),
+            Cache("val", train_val["val"], size, place=place), test]
+
+
+def _folder_09(profile: str, recipe: str, side: int, rule: Rule) -> list[Cache]:
+    """Chapter 09: ``folder_data.load_folder`` caches at the training size (a folder's image sizes are unknown).
+
+    ``smoke`` loads the example folder (4 classes of the Intel sample's images, class folders only: 20 %
+    test, then 20 % of the whole for validation); ``quick``/``full`` the Intel stand-in, whose
+    ``seg_train``/``seg_test`` folders are kept and 15 % of ``seg_train`` validates.
+    """
+    size = rule(None, _square(side))
+    if profile == "smoke":
+        n = samples.DEFAULT_IMAGES_PER_CLASS["intel"]
+        rest, test = _carve(n + max(4, n // 3), 0.2)
+        train, val = _carve(rest, 0.2 / (1 - 0.2))
+        counts = {"train": 4 * train, "val": 4 * val, "test": 4 * test}
+    else:
+        intel = split_counts("intel", profile)
+        train, val = _carve(intel["train"] + intel["val"], 0.15)
+        counts = {"train": train, "val": val, "test": intel["test"]}
+    return [Cache(split, counts[split], size, shuffled=split == "train") for split in ("train", "val", "test")]
+
+
+def _nothing(profile: str, recipe: str, side: int, rule: Rule) -> list[Cache]:
+    return []
+
+
+_FRUITS_ARTICLE = articles.get("fruits360").recipe["image_size"]
+_INTEL_ARTICLE = articles.get("intel_scratch").recipe["image_size"]
+_MOSQUITO_ARTICLE = articles.get("mosquito").recipe["image_size"]
+
+CHAPTERS: dict[str, Chapter] = {c.number: c for c in (
+    Chapter("00", "intel", {"course": {"smoke": 96, "quick": 160, "full": 160}},
+            ('SIZE = {"smoke": 96, "quick": 160, "full": 160}[PROFILE]', 'DATASETS = ["intel",',
+             "model, data.train, backup="),
+            lambda p, r, side, rule: _loaded("intel", p, side, rule)),
+    Chapter("01", "intel", {"course": {"smoke": 0, "quick": 0, "full": 0}},
+            ("intel.files[\"test\"]",), _nothing),
+    Chapter("02", "intel", {"course": {"smoke": 64, "quick": 150, "full": 150},
+                            "article": {"smoke": 64, "quick": _INTEL_ARTICLE, "full": _INTEL_ARTICLE}},
+            ('"smoke": dict(image_size=64, batch_size=32', '"quick": dict(image_size=150, batch_size=64',
+             "COURSE_FULL = dict(image_size=150,", '"smoke": dict(image_size=64, batch_size=SETTINGS["batch_size"]',
+             '"full": dict(image_size=SETTINGS["image_size"]', '"quick": dict(image_size=SETTINGS["image_size"]'),
+            lambda p, r, side, rule: _loaded("intel", p, side, rule)),
+    Chapter("03", "intel", {recipe: {"smoke": 64, "quick": 150, "full": 150} for recipe in RECIPES},
+            ('"smoke": dict(size=64, batch_size=32,', '"quick": dict(size=150, batch_size=32,',
+             '"full": dict(size=150, batch_size=32,', "bench_batches=4,", "bench_batches=24,", "bench_batches=48,",
+             'bench = images_only.take(CFG["bench_batches"] * CFG["batch_size"]).batch(CFG["batch_size"]).cache()'),
+            _intel_03),
+    Chapter("04", "odonata", {recipe: {"smoke": 64, "quick": 160, "full": 256} for recipe in RECIPES},
+            ('"smoke": dict(size=64,', '"quick": dict(size=160,', '"full": dict(size=256,', "chunks=3, chunk_epochs=3",
+             "ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE).cache()"),
+            _odonata_04),
+    Chapter("05", "food5k", {recipe: {"smoke": 64, "quick": 224, "full": 224} for recipe in RECIPES},
+            ('"smoke": dict(image_size=64,', '"quick": dict(image_size=224,', '"full": dict(image_size=224,',
+             "pipeline.make_dataset(part.path, part.label, image_size=IMAGE_SIZE"),
+            _food5k_05),
+    Chapter("06", "intel", {recipe: {"smoke": 0, "quick": 0, "full": 0} for recipe in RECIPES},
+            ("seed=SEED, cache=False)",), _nothing),
+    Chapter("07", "fruits360", {"course": {"smoke": 128, "quick": 150, "full": 299},
+                                "article": {"smoke": 96, "quick": 150, "full": _FRUITS_ARTICLE}},
+            ('"smoke": dict(image_size=128,', '"quick": dict(image_size=150,', '"full": dict(image_size=299,',
+             '"smoke": dict(image_size=96,', '"full": dict(image_size=S["image_size"]',
+             "per_class=dict(train=14, val=4)", "per_class=dict(train=100, val=25)"),
+            _fruits_07),
+    Chapter("08", "mosquito", {"course": {"smoke": 64, "quick": 224, "full": 224},
+                               "article": {"smoke": 64, "quick": _MOSQUITO_ARTICLE, "full": _MOSQUITO_ARTICLE}},
+            ('"smoke": dict(image_size=64,', '"quick": dict(image_size=224,', '"full": dict(image_size=224,',
+             'CFG = dict(image_size=filled["image_size"]', "shrunk = dict(image_size=64,"),
+            lambda p, r, side, rule: _loaded("mosquito", p, side, rule)),
+    Chapter("09", "intel", {"course": {"smoke": 64, "quick": 224, "full": 224}},
+            ('"smoke": dict(image_size=64,', 'backbone="EfficientNetV2B0"', "val_fraction=0.15, test_fraction=0.15",
+             "val_fraction=0.2, test_fraction=0.2", 'SIZE = CFG["image_size"] or models.backbone(BACKBONE_NAME).size'),
+            _folder_09),
+)}
+
+
+def usage(chapter: str, profile: str, recipe: str = "course", rule: Rule | None = None) -> Usage:
+    """The caches a run of ``chapter`` fills in ``profile`` with ``recipe``, under ``rule`` (default: the course's).
+
+    ``rule`` defaults to :func:`helpers.pipeline.cache_size` as it is when called, so these figures
+    always follow the rule the pipeline really applies.
+    """
+    spec = CHAPTERS[chapter]
+    if recipe not in spec.recipes:
+        raise ValueError(f"Chapter {chapter} has no {recipe!r} recipe; it has {spec.recipes}.")
+    side = spec.sizes[recipe][profile]
+    caches = spec.caches(profile, recipe, side, rule or pipeline.cache_size)
+    return Usage(chapter, profile, recipe, tuple(caches))
+
+
+def all_usage(rule: Rule | None = None) -> list[Usage]:
+    """:func:`usage` of every chapter, profile and recipe."""
+    return [usage(number, profile, recipe, rule) for number, spec in CHAPTERS.items()
+            for profile in PROFILES for recipe in spec.recipes]
+
+
+def problems(rule: Rule | None = None) -> list[str]:
+    """Every run whose caches do not fit, in words; empty when all fit.
+
+    Limits: memory caches (with the shuffle buffers of file caches) within free Colab's RAM less
+    :data:`RAM_RESERVE`; cache files within Kaggle's ``/kaggle/working`` less :data:`DISK_RESERVE`.
+    """
+    ram_room, disk_room = COLAB_RAM - RAM_RESERVE, KAGGLE_DISK - DISK_RESERVE
+    found = []
+    for u in all_usage(rule):
+        run = f"chapter {u.chapter} {u.profile} ({u.recipe} recipe)"
+        if u.ram > ram_room:
+            found.append(f"{run}: {_gb(u.ram)} of caches in RAM, more than the {_gb(ram_room)} free Colab leaves")
+        if u.disk > disk_room:
+            found.append(f"{run}: {_gb(u.disk)} of cache files, more than the {_gb(disk_room)} Kaggle's "
+                         "/kaggle/working leaves")
+    return found
+
+
+# --------------------------------------------------------------------------------------------------
+# The table in docs/instructors.md
+# --------------------------------------------------------------------------------------------------
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "instructors.md"
+BEGIN = "<!-- cache-table: generated by `python -m helpers.budget`; do not edit by hand -->"
+END = "<!-- end of cache-table -->"
+
+
+#: Dataset names as the chapter map of ``docs/instructors.md`` writes them.
+SHORT_NAMES = {"intel": "Intel scenes", "food5k": "Food-5K", "fruits360": "Fruits-360", "mosquito": "mosquitoes",
+               "odonata": "odonata"}
+
+
+def _gb(n: int) -> str:
+    if n == 0:
+        return "0"
+    if n < 0.1 * GB:
+        return f"{n / 10**6:.0f} MB" if n >= 10**6 else f"{n / 10**6:.1f} MB"
+    return f"{n / GB:.2f} GB"
+
+
+def _cell(u: Usage) -> str:
+    if not u.caches:
+        return "nothing cached"
+    parts = [f"{_gb(u.ram)} RAM"] + ([f"{_gb(u.disk)} disk"] if u.disk else [])
+    return " + ".join(parts)
+
+
+def _sizes(u: Usage) -> str:
+    return ", ".join(f"{h}x{w}" for h, w in u.sizes) or "-"
+
+
+def render_table(rule: Rule | None = None) -> str:
+    """The markdown table of every chapter's caches per profile (course and article recipe)."""
+    lines = ["| # | dataset | profile | cached at | course recipe | article recipe |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for number, spec in CHAPTERS.items():
+        dataset = SHORT_NAMES[spec.dataset] + (" (stand-in for your folder)" if number == "09" else "")
+        for profile in PROFILES:
+            course = usage(number, profile, "course", rule)
+            article = usage(number, profile, "article", rule) if "article" in spec.recipes else None
+            sizes = _sizes(course)
+            if article is not None and _sizes(article) != sizes:
+                sizes += f" (article: {_sizes(article)})"
+            lines.append(f"| {number} | {dataset} | {profile} | {sizes} | {_cell(course)} | "
+                         f"{_cell(article) if article is not None else 'no article recipe'} |")
+    return "\n".join(lines)
+
+
+def render_section(rule: Rule | None = None) -> str:
+    """The generated block of ``docs/instructors.md``: the limits, then :func:`render_table`."""
+    old, new = usage("07", "full", rule=old_rule), usage("07", "full", rule=rule)
+    return "\n".join([
+        BEGIN,
+        f"Limits checked by `tests/test_budget.py`: caches in RAM (with the shuffle buffer of a file cache) "
+        f"within {_gb(COLAB_RAM - RAM_RESERVE)} (free Colab's {_gb(COLAB_RAM)} less {_gb(RAM_RESERVE)} for the "
+        f"system, TensorFlow and the model), cache files within {_gb(KAGGLE_DISK - DISK_RESERVE)} (Kaggle's "
+        f"{_gb(KAGGLE_DISK)} `/kaggle/working` less {_gb(DISK_RESERVE)} for data, results and checkpoints). "
+        f"A split is cached in RAM up to {_gb(pipeline.MEMORY_CACHE_LIMIT)}, else in a file. Chapter 07 `full`, "
+        f"cached at its training size as before issue 13, took {_gb(old.disk)} of cache files and "
+        f"{_gb(old.ram)} of RAM; at the images' own size it takes {_cell(new)}.",
+        "",
+        render_table(rule),
+        END,
+    ])
+
+
+def write_doc(path: str | Path = DOC) -> bool:
+    """Replace the generated block of ``path`` with :func:`render_section`; ``True`` when the file changed."""
+    path = Path(path)
+    text = path.read_text()
+    if BEGIN not in text or END not in text:
+        raise ValueError(f"{path} has no generated cache table (markers {BEGIN!r} ... {END!r}).")
+    start, stop = text.index(BEGIN), text.index(END) + len(END)
+    new = text[:start] + render_section() + text[stop:]
+    if new != text:
+        path.write_text(new)
+    return new != text
+
+
+def section_in_doc(path: str | Path = DOC) -> str:
+    """The generated block as it stands in ``path`` (to compare with :func:`render_section`)."""
+    text = Path(path).read_text()
+    return text[text.index(BEGIN):text.index(END) + len(END)]
+
+
+if __name__ == "__main__":
+    print(("rewrote the cache table in " if write_doc() else "the cache table is up to date in ") + str(DOC))
