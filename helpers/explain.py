@@ -10,9 +10,10 @@ is a tensor of the model's own graph and a sub-model from ``model.inputs`` to it
     heat = explain.grad_cam(model, images)                      # (n, h, w) in [0, 1]
     explain.plot_grad_cam(images, heat, titles=...)
 
-With a pretrained backbone nested as one layer (``y = head(base(x))``) Keras 3 refuses such a
-sub-model (``Output ... is not connected to inputs``): build the backbone on the model's input
-(``input_tensor=``) or make the sub-model from the backbone's own inputs.
+With a pretrained backbone nested as one layer (``y = head(base(x))``) such a sub-model does not
+work in Keras 3: 3.14 and later refuse to build it (``Output ... is not connected to inputs``), earlier
+versions such as Colab's 3.13 build it and fail with a ``KeyError`` when it is called.
+Build the backbone on the model's input (``input_tensor=``) or make the sub-model from the backbone's own inputs.
 """
 
 from __future__ import annotations

@@ -304,8 +304,12 @@ def load_keras(path: str | os.PathLike) -> keras.Model:
 def export_saved_model(model: keras.Model, directory: str | os.PathLike) -> Path:
     """Write a TensorFlow SavedModel with one ``serve`` endpoint (``model.export``); returns the folder."""
     directory = Path(directory)
+    signature = None
+    if len(model.inputs) == 1:  # one tensor, not a list of one: Keras 3.10 gives a reloaded model a list
+        spec = model.inputs[0]
+        signature = [tf.TensorSpec(spec.shape, spec.dtype, name=spec.name)]
     with quiet_tensorflow_logs():
-        model.export(str(directory), format="tf_saved_model", verbose=False)
+        model.export(str(directory), format="tf_saved_model", verbose=False, input_signature=signature)
     return directory
 
 
