@@ -40,10 +40,10 @@ answer_4 = tuple(exported_labels["image_size"])
 from PIL import Image
 
 turned = []
-for path in phone_scan.files["all"]:
-    with Image.open(path) as image:
+for stored in phone_scan.files["all"]:
+    with Image.open(stored) as image:
         if image.getexif().get(0x0112, 1) in (5, 6, 7, 8):
-            turned.append(path.name)
+            turned.append(stored.name)
 print("stored a quarter turn away:", turned)
 answer_5 = len(turned)
 
