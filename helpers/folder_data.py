@@ -41,7 +41,7 @@ from pathlib import Path
 from .datasets import Loaded, data_home, is_sample, make_sample
 from .datasets.files import Skipped, is_hidden, subfolders
 from .datasets.layouts import LayoutError, drop_empty_classes, read_class_folders
-from .datasets.samples import MARKER
+from .datasets.samples import MARKER, is_made
 
 #: How deep below the given folder the search for class or split folders goes.
 SEARCH_DEPTH = 4
@@ -400,13 +400,8 @@ def make_example_folder(dest: str | os.PathLike | None = None, *, classes: int =
     dest = Path(dest).expanduser() if dest is not None else data_home() / "samples" / "my_photos_example"
     spec = {"dataset": "my_photos (made from the intel sample)", "classes": classes, "seed": seed, "synthetic": True}
     photos = dest / "my_photos"
-    try:
-        if json.loads((dest / MARKER).read_text()) == spec:
-            return photos
-    except (OSError, ValueError):
-        pass
-    if dest.exists() and any(dest.iterdir()) and not (dest / MARKER).is_file():
-        raise FileExistsError(f"{dest} exists and is not a course example folder; choose another folder.")
+    if is_made(dest, spec, what="course example"):
+        return photos
     intel = make_sample("intel", data_home() / "samples" / "intel", seed=seed)
     splits = [intel / "seg_train" / "seg_train", intel / "seg_test" / "seg_test"]
     names = sorted(p.name for p in subfolders(splits[0]))[:classes]

@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageCms, ImageDraw
 
-from .samples import MARKER
+from .samples import MARKER, is_made
 
 CLASSES = ("ball", "box")
 #: (height, width) of the scene in most files: landscape, so a quarter turn changes the shape.
@@ -427,13 +427,8 @@ def make_phone_photos(dest: str | Path | None = None) -> Path:
     spec = {"dataset": "phone photos (synthetic scenes in phone and camera file formats)", "files": written,
             "synthetic": True}
     folder = dest / "phone_photos"
-    try:
-        if json.loads((dest / MARKER).read_text()) == spec:
-            return folder
-    except (OSError, ValueError):
-        pass
-    if dest.exists() and any(dest.iterdir()) and not (dest / MARKER).is_file():
-        raise FileExistsError(f"{dest} exists and is not a course sample folder; choose another folder.")
+    if is_made(dest, spec):
+        return folder
     dest.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}-"))
     try:  # build beside dest, then rename: an interrupted run never leaves half a folder

@@ -163,6 +163,20 @@ def is_sample(root: str | Path) -> bool:
     return any((p / MARKER).is_file() for p in (root, *root.parents))
 
 
+def is_made(dest: Path, spec: dict, what: str = "course sample") -> bool:
+    """True when ``dest`` already holds the generated folder described by ``spec`` (so it can be reused).
+
+    False when it is missing, empty or was generated with other settings (safe to rebuild). A folder
+    holding anything else is never overwritten: :class:`FileExistsError` naming ``what`` was expected.
+    Used by the generators of chapter 09's example folders.
+    """
+    if _existing_sample(dest) == spec:
+        return True
+    if dest.exists() and any(dest.iterdir()) and not (dest / MARKER).is_file():
+        raise FileExistsError(f"{dest} exists and is not a {what} folder; choose another folder.")
+    return False
+
+
 def _existing_sample(dest: Path) -> dict | None:
     try:
         return json.loads((dest / MARKER).read_text())
