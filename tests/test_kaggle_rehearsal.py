@@ -211,15 +211,20 @@ def test_credentials_go_to_kaggle_and_never_to_the_storage_host(kaggle, archives
     assert storage_gets(kaggle) and all(s.auth is None for s in storage_gets(kaggle))
 
 
-def test_downloaded_dataset_is_used_when_kaggle_is_unreachable(kaggle, archives, monkeypatch):
-    root = datasets.download("intel")
-    with socket.socket() as s:  # a port nobody listens on: the proxy, hence Kaggle, is unreachable
+def cut_kaggle_off(kaggle, monkeypatch) -> None:
+    """Make Kaggle unreachable: the proxy points at a port nobody listens on (the TEST route's server stops)."""
+    with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}"
     for var in ("HTTPS_PROXY", "https_proxy"):
         monkeypatch.setenv(var, dead)
     if kaggle.route == "test":
         kaggle.stop()
+
+
+def test_downloaded_dataset_is_used_when_kaggle_is_unreachable(kaggle, archives, monkeypatch):
+    root = datasets.download("intel")
+    cut_kaggle_off(kaggle, monkeypatch)
     assert datasets.download("intel") == root
     check_loaded("intel", root, archives["intel"])
 
@@ -301,13 +306,7 @@ def test_storage_server_error(kaggle):
 
 
 def test_no_network(kaggle, monkeypatch):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
-    for var in ("HTTPS_PROXY", "https_proxy"):
-        monkeypatch.setenv(var, dead)
-    if kaggle.route == "test":
-        kaggle.stop()
+    cut_kaggle_off(kaggle, monkeypatch)
     with pytest.raises(DataUnavailableError) as err:
         datasets.download("food5k")
     assert_clear_message(err.value, "food5k", says=("no network connection",), fix=("Internet on",), transient=True)
