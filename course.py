@@ -6,6 +6,7 @@
     python3 course.py setup   # only create .venv and install the pinned requirements and `helpers`
     python3 course.py lint    # ruff + stripped-notebook check
     python3 course.py rehearse  # full-size data: RAM, disk and time per chapter and profile (long)
+    python3 course.py rehearse-gpu  # every notebook with mixed precision, then on 2 mirrored CPU devices
 
 Every command first makes sure ``.venv`` exists and matches ``requirements.txt`` (it installs what is
 missing, once), then runs inside it. Options after the command are passed on, e.g.
@@ -82,8 +83,15 @@ def cmd_rehearse(args: list[str]) -> None:
     run([str(PY), "tools/rehearse.py", *args])
 
 
+def cmd_rehearse_gpu(args: list[str]) -> None:
+    """Every notebook's smoke run with mixed precision forced on, then with a MirroredStrategy over two logical
+    CPU devices (build/rehearse_gpu/<setting>/); fails if a notebook fails or a trained model ran otherwise."""
+    run([str(PY), "tools/run_notebooks.py", "--profile", "smoke", "--out", "build/rehearse_gpu", "--rehearse-gpu",
+         *args])
+
+
 COMMANDS = {"setup": lambda args: None, "run": cmd_run, "test": cmd_test, "lint": cmd_lint,
-            "rehearse": cmd_rehearse}
+            "rehearse": cmd_rehearse, "rehearse-gpu": cmd_rehearse_gpu}
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,60 @@ RECIPES = ("course", "article")
 #: Fields every record has. ``written_at`` (added later) is not among them: older results files lack it.
 REQUIRED = ("notebook", "dataset", "profile", "sample", "model", "metrics", "train_seconds", "tensorflow", "device")
 
+#: The models this kernel trained since the set-up cell, one entry per ``fit`` (see :func:`record_trained`).
+_TRAINED: list[dict[str, Any]] = []
+
+
+def record_trained(entry: dict[str, Any]) -> None:
+    """Add one trained model to the run log that :func:`save` writes out as ``trained_models``.
+
+    ``helpers.training`` calls it for every fit the course times (``timed_fit``, the zoo's heads), with
+    what the model actually ran under: ``dtype_policy``, ``loss_scale``, ``strategy``, ``replicas`` and
+    ``weight_copies``, read from the model at fit time, not from the environment. The log lives here
+    (not in ``training``) so that collecting results never imports TensorFlow.
+    """
+    _TRAINED.append(dict(entry))
+
+
+def trained_models() -> list[dict[str, Any]]:
+    """The run log: a copy of every entry recorded since the last :func:`clear_trained`."""
+    return [dict(entry) for entry in _TRAINED]
+
+
+def clear_trained() -> None:
+    """Start a new run log; ``runtime.setup`` calls it, so running a notebook again does not double it."""
+    _TRAINED.clear()
+
+
+def recipe_mismatches(trained: list[dict[str, Any]], *, precision: str, replicas: int,
+                      strategy: str | None = None) -> list[str]:
+    """What differs between the trained models and the precision and strategy a run asked for; empty if nothing.
+
+    A model "ran under" ``mixed_float16`` when its dtype policy is that policy and its optimizer was wrapped
+    in Keras' ``LossScaleOptimizer``; it ran on ``replicas`` devices when the strategy it was built under
+    has that many replicas and each of its weights has that many copies (a model built after the strategy
+    was dropped keeps one copy, whatever the current strategy says). ``strategy`` (a class name such as
+    ``"MirroredStrategy"``) is compared only when given.
+    """
+    problems = []
+    for entry in trained:
+        name = entry.get("name", "?")
+        found = []
+        if entry.get("dtype_policy") != precision:
+            found.append(f"dtype policy {entry.get('dtype_policy')}, expected {precision}")
+        wants_scaling = precision == "mixed_float16"
+        if bool(entry.get("loss_scale")) != wants_scaling:
+            state = "missing" if wants_scaling else "on"
+            found.append(f"loss scaling {state} (optimizer {entry.get('optimizer')})")
+        if strategy is not None and entry.get("strategy") != strategy:
+            found.append(f"strategy {entry.get('strategy')}, expected {strategy}")
+        if entry.get("replicas") != replicas:
+            found.append(f"{entry.get('replicas')} replica(s), expected {replicas}")
+        if entry.get("weight_copies") != replicas:
+            found.append(f"{entry.get('weight_copies')} copy(ies) of each weight, expected {replicas}")
+        problems += [f"{name}: {problem}" for problem in found]
+    return problems
+
 
 def save(results_dir: str | Path, notebook: str, *, runtime: Runtime, dataset: str, model: str,
          metrics: dict[str, float], train_seconds: float, sample: bool, recipe: str = "course",
@@ -29,7 +84,11 @@ def save(results_dir: str | Path, notebook: str, *, runtime: Runtime, dataset: s
     """Write ``results_dir/<notebook>.json`` (``<notebook>.article.json`` for the article recipe); return its path.
 
     The record holds the run's settings and ``written_at``, the UTC time it was written (ISO 8601, to the
-    second), so a stale file from an earlier run can be told from a fresh one whatever its file time says.
+    second), so a stale file from an earlier run can be told from a fresh one whatever its file time says,
+    and ``trained_models``, the run log (:func:`record_trained`): for every model trained since the set-up
+    cell, the dtype policy and the strategy it actually ran under. When one of them differs from what the
+    set-up cell chose (``runtime.precision``, ``runtime.replicas``), the file is still written and a
+    ``RuntimeWarning`` names the models; ``tools/check_recipes.py`` turns that into a failure in CI.
 
     Args:
         notebook: The notebook's file stem, e.g. ``"02_cnn_from_scratch"``.
@@ -68,6 +127,8 @@ def save(results_dir: str | Path, notebook: str, *, runtime: Runtime, dataset: s
         "precision": runtime.precision,
         "xla": runtime.xla,
         "strategy": runtime.strategy,
+        "replicas": runtime.replicas,
+        "trained_models": trained_models(),
         "date": now.strftime("%Y-%m-%d"),
         "written_at": now.isoformat(timespec="seconds"),
         **{key: _clean(value) for key, value in extra.items()},
@@ -77,6 +138,12 @@ def save(results_dir: str | Path, notebook: str, *, runtime: Runtime, dataset: s
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(record, indent=2, allow_nan=False) + "\n")
     tmp.replace(path)  # never leave a half-written results file
+    mismatches = recipe_mismatches(record["trained_models"], precision=runtime.precision, replicas=runtime.replicas)
+    if mismatches:  # the file is written first: the run's figures are kept, and the warning says what to distrust
+        warnings.warn(f"{len(mismatches)} trained model(s) did not run as the set-up cell chose "
+                      f"({runtime.precision}, {runtime.replicas} replica(s)): " + "; ".join(mismatches)
+                      + ". Their speed and accuracy are not those of the recipe the results file names; "
+                      "please report it to the course.", RuntimeWarning, stacklevel=2)
     return path
 
 

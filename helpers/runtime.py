@@ -39,6 +39,8 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from . import results  # noqa: E402
+
 PROFILES = ("smoke", "quick", "full")
 
 
@@ -232,9 +234,13 @@ def setup(profile: str, seed: int = 42, *, verbose: bool = True) -> Runtime:
     Determinism is on for the ``smoke`` profile, whenever no GPU is present, and when the
     environment sets ``COURSE_DETERMINISTIC=1`` (the GPU workflow does, so that nbval's re-run of a
     notebook reproduces its metrics; it costs some GPU speed).
+
+    It also starts the run log of trained models (``results.trained_models``), which the results cell
+    writes out with what each model actually ran under.
     """
     if profile not in PROFILES:
         raise ValueError(f"PROFILE must be one of {', '.join(PROFILES)}; got {profile!r}.")
+    results.clear_trained()  # the run log of trained models starts here (running the notebook again restarts it)
     environment = detect_environment()
     gpus = list_gpus()
     deterministic = profile == "smoke" or not gpus or os.environ.get("COURSE_DETERMINISTIC") == "1"

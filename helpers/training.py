@@ -16,6 +16,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from . import results
+
 
 def fit_verbosity() -> int:
     """Keras ``verbose`` for ``fit``: a live progress bar when a person watches, one line per epoch in batch runs.
@@ -42,12 +44,49 @@ def standard_callbacks(
     return callbacks
 
 
+def trained_as(model: keras.Model) -> dict:
+    """What precision and distribution ``model`` really trains with, read from the model itself.
+
+    ``dtype_policy`` is the model's Keras dtype policy (fixed when it was built: a model built after
+    ``keras.backend.clear_session()`` gets ``float32`` whatever the set-up cell chose), ``loss_scale``
+    whether ``compile`` wrapped its optimizer in a ``LossScaleOptimizer`` (what mixed precision needs),
+    ``strategy`` and ``replicas`` the ``tf.distribute`` strategy it runs under, and ``weight_copies`` how
+    many devices hold each of its weights (one per replica when it was built under the strategy; one when
+    it was built before a strategy was set, or after it was dropped).
+    """
+    strategy = model.distribute_strategy
+    name = type(strategy).__name__
+    variables = model.trainable_variables or model.variables
+    copies = len(getattr(variables[0].value, "values", (None,))) if variables else 0
+    optimizer = getattr(model, "optimizer", None)
+    return {
+        "name": model.name,
+        "dtype_policy": model.dtype_policy.name,
+        "loss_scale": isinstance(optimizer, keras.optimizers.LossScaleOptimizer),
+        "optimizer": type(optimizer).__name__ if optimizer is not None else None,
+        "strategy": "default" if name == "_DefaultDistributionStrategy" else name,
+        "replicas": int(strategy.num_replicas_in_sync),
+        "weight_copies": copies,
+    }
+
+
 @dataclass
 class FitResult:
-    """What :func:`timed_fit` returns: Keras' history plus the wall time of training."""
+    """What :func:`timed_fit` returns: Keras' history plus the wall time of training.
+
+    Making one for a finished fit (``history.model`` set by Keras) records the trained model in the run
+    log that ``results.save`` writes out as ``trained_models`` (:func:`trained_as`, plus ``epochs`` and
+    ``seconds``): every chapter trains through :func:`timed_fit` or, in chapter 06, ``zoo.run_backbone``,
+    and both make one, so each results file says what every model it reports actually ran under.
+    """
 
     history: keras.callbacks.History
     seconds: float
+
+    def __post_init__(self) -> None:
+        model = getattr(self.history, "model", None)
+        if model is not None:  # a History made by hand (tests) describes no trained model
+            results.record_trained({**trained_as(model), "epochs": self.epochs, "seconds": round(self.seconds, 2)})
 
     @property
     def epochs(self) -> int:

@@ -93,3 +93,52 @@ def test_article_recipe_has_its_own_record_and_column(tmp_path):
     with pytest.raises(ValueError, match="recipe"):
         results.save(tmp_path, "x", runtime=RT, dataset="d", model="m", metrics={}, train_seconds=0,
                      sample=True, recipe="articel")
+
+
+@pytest.fixture
+def run_log():
+    """An empty run log of trained models, emptied again afterwards (other tests' fits must not leak in)."""
+    results.clear_trained()
+    yield
+    results.clear_trained()
+
+
+MIXED = {"name": "cnn", "dtype_policy": "mixed_float16", "loss_scale": True, "optimizer": "LossScaleOptimizer",
+         "strategy": "default", "replicas": 1, "weight_copies": 1, "epochs": 2, "seconds": 0.5}
+
+
+def test_save_writes_the_run_log_of_trained_models(tmp_path, run_log):
+    plain = {**MIXED, "dtype_policy": "float32", "loss_scale": False, "optimizer": "Adam"}
+    results.record_trained(plain)
+    plain["name"] = "changed afterwards"  # the log keeps its own copy
+    path = results.save(tmp_path, "x", runtime=RT, dataset="d", model="m", metrics={}, train_seconds=0, sample=True)
+    record = json.loads(path.read_text())
+    assert record["trained_models"] == [{**MIXED, "dtype_policy": "float32", "loss_scale": False, "optimizer": "Adam"}]
+    assert record["replicas"] == 1 and record["precision"] == "float32"
+    results.clear_trained()
+    assert results.trained_models() == []
+
+
+def test_recipe_mismatches_names_each_difference():
+    assert results.recipe_mismatches([MIXED], precision="mixed_float16", replicas=1, strategy="default") == []
+    lost = {**MIXED, "name": "head", "dtype_policy": "float32", "loss_scale": False, "optimizer": "Adam"}
+    found = results.recipe_mismatches([MIXED, lost], precision="mixed_float16", replicas=1)
+    assert found == ["head: dtype policy float32, expected mixed_float16",
+                     "head: loss scaling missing (optimizer Adam)"]
+    one_copy = {**MIXED, "strategy": "MirroredStrategy", "replicas": 2, "weight_copies": 1}
+    assert results.recipe_mismatches([one_copy], precision="mixed_float16", replicas=2,
+                                     strategy="MirroredStrategy") == ["cnn: 1 copy(ies) of each weight, expected 2"]
+    assert results.recipe_mismatches([MIXED], precision="mixed_float16", replicas=2, strategy="MirroredStrategy") == [
+        "cnn: strategy default, expected MirroredStrategy", "cnn: 1 replica(s), expected 2",
+        "cnn: 1 copy(ies) of each weight, expected 2"]
+
+
+def test_save_warns_when_a_model_did_not_run_as_the_set_up_chose(tmp_path, run_log):
+    """The file is still written (nothing is lost), and the warning names the model and what differed."""
+    mixed_rt = Runtime("local", "smoke", 42, "CPU", (), "2.21.0", "3.15.1", "3.11.7", True, precision="mixed_float16")
+    results.record_trained(MIXED)
+    results.record_trained({**MIXED, "name": "head_after_clear_session", "dtype_policy": "float32"})
+    with pytest.warns(RuntimeWarning, match="head_after_clear_session: dtype policy float32, expected mixed_float16"):
+        path = results.save(tmp_path, "06", runtime=mixed_rt, dataset="d", model="m", metrics={}, train_seconds=0,
+                            sample=True)
+    assert len(json.loads(path.read_text())["trained_models"]) == 2

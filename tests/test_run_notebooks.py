@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 
-from run_notebooks import leaked_secrets, notebooks, unrendered_figures  # noqa: E402
+from run_notebooks import (  # noqa: E402
+    REHEARSALS,
+    environment,
+    leaked_secrets,
+    notebooks,
+    parse_env,
+    unrendered_figures,
+)
 
 
 def _notebook(tmp_path, outputs):
@@ -44,3 +53,30 @@ def test_notebook_selection_by_prefix():
     chosen = notebooks(["00", "02"])
     assert [p.name[:2] for p in chosen] == ["00", "02"]
     assert len(notebooks([])) >= 9
+
+
+def test_env_pairs_are_parsed_and_bad_ones_refused():
+    assert parse_env(["COURSE_STRATEGY=cpu:2", "X=a=b", "EMPTY="]) == {"COURSE_STRATEGY": "cpu:2", "X": "a=b",
+                                                                      "EMPTY": ""}
+    for bad in ("COURSE_STRATEGY", "=1"):
+        with pytest.raises(ValueError, match="KEY=VALUE"):
+            parse_env([bad])
+
+
+def test_environment_is_restored_after_a_setting(monkeypatch):
+    monkeypatch.setenv("COURSE_MIXED_PRECISION", "0")
+    monkeypatch.delenv("COURSE_STRATEGY", raising=False)
+    with environment({"COURSE_MIXED_PRECISION": "1", "COURSE_STRATEGY": "cpu:2"}):
+        assert os.environ["COURSE_MIXED_PRECISION"] == "1" and os.environ["COURSE_STRATEGY"] == "cpu:2"
+    assert os.environ["COURSE_MIXED_PRECISION"] == "0" and "COURSE_STRATEGY" not in os.environ
+
+
+def test_rehearsal_settings_ask_for_what_the_set_up_cell_chooses_under_them():
+    """Each --rehearse-gpu setting expects the precision runtime.setup picks from that setting's environment."""
+    from helpers import runtime
+
+    for overrides, expected in REHEARSALS.values():
+        spec = overrides["COURSE_STRATEGY"]
+        replicas = int(spec.removeprefix("cpu:")) if spec.startswith("cpu:") else 1
+        mixed = runtime.wants_mixed_precision("smoke", (), environ=overrides, replicas=replicas)
+        assert (expected["precision"] == "mixed_float16") == mixed and expected["replicas"] == replicas

@@ -134,3 +134,85 @@ def test_resumed_run_ends_exactly_as_an_uninterrupted_one(tmp_path, monkeypatch)
         np.testing.assert_array_equal(got, want)
     assert float(model.optimizer.learning_rate) == float(reference.optimizer.learning_rate)
     assert not (tmp_path / "cut").exists()
+
+
+def test_every_fit_is_recorded_with_what_the_model_ran_under(monkeypatch):
+    """timed_fit (and any FitResult made from a finished fit, as zoo.run_backbone makes) adds the model to the
+    run log: its dtype policy, loss scaling and strategy, read from the model, not from the environment."""
+    from helpers import results
+
+    monkeypatch.setenv("COURSE_BATCH", "1")
+    results.clear_trained()
+    model, ds = _tiny_problem()
+    training.timed_fit(model, ds, validation_data=ds, epochs=2)
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        mixed, _ = _tiny_problem()
+        mixed.name = "mixed"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    history = mixed.fit(ds, epochs=1, verbose=0, shuffle=False)  # after the policy was reset: the model keeps its own
+    training.FitResult(history, 1.234)
+    training.FitResult(keras.callbacks.History(), 0.1)  # a hand-made history: nothing was trained, nothing recorded
+    first, second = results.trained_models()
+    results.clear_trained()
+    assert first == {"name": model.name, "dtype_policy": "float32", "loss_scale": False, "optimizer": "Adam",
+                     "strategy": "default", "replicas": 1, "weight_copies": 1, "epochs": 2,
+                     "seconds": first["seconds"]}
+    assert second == {"name": "mixed", "dtype_policy": "mixed_float16", "loss_scale": True,
+                      "optimizer": "LossScaleOptimizer", "strategy": "default", "replicas": 1, "weight_copies": 1,
+                      "epochs": 1, "seconds": 1.23}
+
+
+RECORDED_ON_TWO_DEVICES = r'''
+import json, warnings
+import keras, numpy as np, tensorflow as tf
+from helpers import models, results, runtime, training
+rt = runtime.setup("smoke", seed=1, verbose=False)  # COURSE_STRATEGY=cpu:2 COURSE_MIXED_PRECISION=1
+assert (rt.precision, rt.replicas) == ("mixed_float16", 2), rt
+x = np.random.default_rng(0).uniform(0, 255, (16, 16, 16, 3)).astype("float32")
+ds = tf.data.Dataset.from_tensor_slices((x, np.arange(16) % 2)).batch(8)
+
+def train(name):
+    model = models.scratch_cnn((16, 16, 3), 2, filters=(4,), dense=(8,), name=name)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    training.timed_fit(model, ds, validation_data=ds, epochs=1)
+
+train("before")
+keras.backend.clear_session()  # drops the policy and the strategy (chapter 06's bug)
+train("after_clear_session")
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    path = results.save(".", "rehearsal", runtime=rt, dataset="d", model="m", metrics={}, train_seconds=0,
+                        sample=True)
+print(json.dumps({"trained": json.loads(path.read_text())["trained_models"],
+                  "warnings": [str(w.message) for w in caught if w.category is RuntimeWarning]}))
+'''
+
+
+def test_a_mixed_two_replica_fit_is_recorded_as_such(tmp_path):
+    """Under COURSE_MIXED_PRECISION=1 and COURSE_STRATEGY=cpu:2 (two logical CPU devices, which must be set
+    before TensorFlow starts: hence a subprocess), a model is recorded as mixed_float16 with loss scaling on a
+    2-replica MirroredStrategy with two copies of each weight; one built after clear_session() is recorded as
+    float32 on one device, and results.save warns about it."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", RECORDED_ON_TWO_DEVICES], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "COURSE_STRATEGY": "cpu:2",
+                               "COURSE_MIXED_PRECISION": "1", "COURSE_BATCH": "1"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    before, after = out["trained"]
+    assert {k: before[k] for k in ("name", "dtype_policy", "loss_scale", "strategy", "replicas", "weight_copies")} \
+        == {"name": "before", "dtype_policy": "mixed_float16", "loss_scale": True, "strategy": "MirroredStrategy",
+            "replicas": 2, "weight_copies": 2}
+    assert {k: after[k] for k in ("name", "dtype_policy", "loss_scale", "strategy", "replicas", "weight_copies")} \
+        == {"name": "after_clear_session", "dtype_policy": "float32", "loss_scale": False, "strategy": "default",
+            "replicas": 1, "weight_copies": 1}
+    [warning] = out["warnings"]
+    assert "after_clear_session: dtype policy float32, expected mixed_float16" in warning
+    assert "after_clear_session: 1 replica(s), expected 2" in warning and "before:" not in warning

@@ -1,7 +1,7 @@
 """Execute the course notebooks with papermill and build the results table.
 
     python tools/run_notebooks.py [--profile smoke] [--out build] [--jobs 2] [--notebooks 00 02 ...]
-                                  [--recipes course article]
+                                  [--recipes course article] [--env KEY=VALUE ...] [--rehearse-gpu]
 
 Writes ``OUT/notebooks/<name>.ipynb`` (executed, with outputs and plots), ``OUT/results/<name>.json``
 (one per notebook); a chapter with a ``RECIPE`` parameter (02-08) also runs with ``RECIPE="article"``
@@ -9,6 +9,13 @@ Writes ``OUT/notebooks/<name>.ipynb`` (executed, with outputs and plots), ``OUT/
 unless ``--recipes course`` is given; ``OUT/results.md`` and ``OUT/results.json`` (the table), and prints how long
 each notebook took. Exits non-zero if any notebook failed; the failed notebook is still written,
 with papermill's error banner at the failing cell.
+
+``--env KEY=VALUE`` sets an environment variable for the notebooks' kernels (e.g. ``COURSE_STRATEGY=cpu:2``).
+``--rehearse-gpu`` rehearses a GPU run's recipes on any machine: it runs the selection once per setting of
+:data:`REHEARSALS` (mixed precision forced on with ``COURSE_MIXED_PRECISION=1``; a ``MirroredStrategy`` over
+two logical CPU devices with ``COURSE_STRATEGY=cpu:2``), each into ``OUT/<setting>/``, with the course recipe
+only unless ``--recipes`` says otherwise, then checks with ``tools/check_recipes.py`` that every model each
+notebook trained ran under that setting's precision and strategy.
 """
 
 from __future__ import annotations
@@ -19,7 +26,9 @@ import os
 import re
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
@@ -29,6 +38,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from helpers import results  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "tools"))
+import check_recipes  # noqa: E402
+
+#: ``--rehearse-gpu``'s settings: the environment each run gets, and what every trained model must have run under.
+REHEARSALS = {
+    "mixed_precision": ({"COURSE_MIXED_PRECISION": "1", "COURSE_STRATEGY": "none"},
+                        {"precision": "mixed_float16", "replicas": 1, "strategy": "default"}),
+    "two_devices": ({"COURSE_STRATEGY": "cpu:2", "COURSE_MIXED_PRECISION": "0"},
+                    {"precision": "float32", "replicas": 2, "strategy": "MirroredStrategy"}),
+}
 
 
 def notebooks(selection: list[str]) -> list[Path]:
@@ -118,29 +138,38 @@ def set_environment() -> None:
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--profile", default="smoke", choices=["smoke", "quick", "full"])
-    parser.add_argument("--out", default="build", type=Path)
-    parser.add_argument("--jobs", default=2, type=int, help="notebooks run at the same time")
-    parser.add_argument("--seed", default=42, type=int)
-    parser.add_argument("--timeout", default=1800, type=int, help="seconds per cell")
-    parser.add_argument("--notebooks", nargs="*", default=[], help="name prefixes, e.g. 00 02")
-    parser.add_argument("--recipes", nargs="+", default=["course", "article"], choices=["course", "article"],
-                        help="the RECIPE values to run chapters 02-08 with (default: both)")
-    args = parser.parse_args()
+def parse_env(pairs: list[str]) -> dict[str, str]:
+    """``["KEY=VALUE", ...]`` to a dict; a pair without ``=`` or with an empty key is refused."""
+    env = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--env takes KEY=VALUE pairs, e.g. COURSE_STRATEGY=cpu:2; got {pair!r}")
+        env[key.strip()] = value
+    return env
 
-    out = (ROOT / args.out).resolve() if not args.out.is_absolute() else args.out
+
+@contextmanager
+def environment(overrides: dict[str, str]) -> Iterator[None]:
+    """Set ``overrides`` in ``os.environ`` (which the notebooks' kernels inherit) and restore it afterwards."""
+    saved = {key: os.environ.get(key) for key in overrides}
+    os.environ.update(overrides)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def run_selection(selected: list[tuple[Path, str | None]], out: Path, args: argparse.Namespace) -> bool:
+    """Execute ``selected`` into ``out`` and write its results table; True if every notebook passed."""
     (out / "notebooks").mkdir(parents=True, exist_ok=True)
     (out / "results").mkdir(parents=True, exist_ok=True)
     for stale in (out / "results").glob("*.json"):  # never mix old results with new ones
         stale.unlink()
-    set_environment()
-
-    selected = [run for nb in notebooks(args.notebooks) for run in recipe_runs(nb, args.recipes)]
-    if not selected:
-        print("No notebooks matched.", file=sys.stderr)
-        return 2
     print(f"Executing {len(selected)} notebook run(s), profile {args.profile}, {args.jobs} at a time -> {out}")
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
@@ -154,7 +183,58 @@ def main() -> int:
     (out / "results.md").write_text(results.table(records))
     (out / "results.json").write_text(json.dumps(records, indent=2) + "\n")
     print(f"Results table: {out / 'results.md'}")
-    return 1 if any(error for _, _, error in runs) else 0
+    return not any(error for _, _, error in runs)
+
+
+def rehearse_gpu(selected: list[tuple[Path, str | None]], out: Path, args: argparse.Namespace,
+                 env: dict[str, str]) -> bool:
+    """Run ``selected`` once per :data:`REHEARSALS` setting into ``out/<setting>`` and check the trained models."""
+    passed = True
+    for setting, (overrides, expected) in REHEARSALS.items():
+        print(f"== {setting}: {' '.join(f'{k}={v}' for k, v in overrides.items())}")
+        with environment({**env, **overrides}):
+            ran = run_selection(selected, out / setting, args)
+        print(f"Checking that every trained model ran under {expected['precision']}, "
+              f"{expected['strategy']} strategy, {expected['replicas']} replica(s):")
+        problems = check_recipes.check(out / setting / "results", **expected)
+        for problem in problems:
+            print(f"  FAILED: {problem}")
+        passed = passed and ran and not problems
+    return passed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default="smoke", choices=["smoke", "quick", "full"])
+    parser.add_argument("--out", default="build", type=Path)
+    parser.add_argument("--jobs", default=2, type=int, help="notebooks run at the same time")
+    parser.add_argument("--seed", default=42, type=int)
+    parser.add_argument("--timeout", default=1800, type=int, help="seconds per cell")
+    parser.add_argument("--notebooks", nargs="*", default=[], help="name prefixes, e.g. 00 02")
+    parser.add_argument("--recipes", nargs="+", default=None, choices=["course", "article"],
+                        help="the RECIPE values to run chapters 02-08 with (default: both; course with --rehearse-gpu)")
+    parser.add_argument("--env", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="environment variables for the notebooks' kernels, e.g. COURSE_MIXED_PRECISION=1")
+    parser.add_argument("--rehearse-gpu", action="store_true",
+                        help="run with mixed precision and with two mirrored CPU devices, each into OUT/<setting>, "
+                             "and check what every trained model ran under")
+    args = parser.parse_args()
+    try:
+        env = parse_env(args.env)
+    except ValueError as exc:
+        parser.error(str(exc))
+    recipes = args.recipes or (["course"] if args.rehearse_gpu else ["course", "article"])
+
+    out = (ROOT / args.out).resolve() if not args.out.is_absolute() else args.out
+    set_environment()
+    selected = [run for nb in notebooks(args.notebooks) for run in recipe_runs(nb, recipes)]
+    if not selected:
+        print("No notebooks matched.", file=sys.stderr)
+        return 2
+    if args.rehearse_gpu:
+        return 0 if rehearse_gpu(selected, out, args, env) else 1
+    with environment(env):
+        return 0 if run_selection(selected, out, args) else 1
 
 
 if __name__ == "__main__":
