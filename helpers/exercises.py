@@ -1,14 +1,23 @@
 """Self-check cells for exercises: say "correct" or give a hint, never the answer.
 
-    check("1", answer_1, expected=..., hint="Count the files in the test folder, not the batches.")
+A notebook makes its chapter's check function once, then calls it under each exercise::
 
-An unanswered exercise (``None``) gets its hint, so a notebook run top to bottom never fails on it.
+    check = checker("02")
+    check("4", answer_4, hint="Recall looks at one row of the confusion matrix.", cm=cm,
+          class_names=data.class_names)
+
+The expected value is not in the notebook: :func:`checker` looks it up in the chapter's answer key
+(:mod:`helpers.answer_keys`), passing it the run's own objects (``cm=...``) where the answer depends on
+the run. An unanswered exercise (``None``) gets its hint, so a notebook run top to bottom never fails on it.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
+
+from . import answer_keys
 
 
 def is_close(answer: Any, expected: Any, tol: float) -> bool:
@@ -63,3 +72,19 @@ def check(exercise: str, answer: Any, *, expected: Any, hint: str, tol: float = 
         return CheckResult(True)
     print(f"Exercise {exercise}: not quite. Hint: {hint}")
     return CheckResult(False)
+
+
+def checker(chapter: str) -> Callable[..., CheckResult]:
+    """The self-check function of one chapter's notebook, grading with that chapter's answer key.
+
+    The function returned is ``check(exercise, answer, *, hint, **given)``: ``given`` are the objects of the
+    run that the key needs (see ``helpers/answer_keys/ch<chapter>.py``). Every chapter's exercises use it.
+    """
+
+    def check_answer(exercise: str, answer: Any, *, hint: str, **given: Any) -> CheckResult:
+        if answer is None:  # not answered: no need to compute the key
+            return check(exercise, None, expected=None, hint=hint)
+        expected = answer_keys.lookup(chapter, exercise)
+        return check(exercise, answer, expected=expected.compute(**given), hint=hint, tol=expected.tol)
+
+    return check_answer

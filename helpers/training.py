@@ -1,7 +1,9 @@
-"""Training helpers: callbacks, progress output and a timed ``fit``.
+"""Training helpers: the callbacks every chapter passes to its own ``model.fit``.
 
 Notebooks keep ``model.compile`` and ``model.fit`` visible (that is the lesson); what is the same in
-every chapter (early stopping, learning-rate control, how progress is printed, timing) lives here.
+every chapter lives here as callbacks: early stopping and learning-rate control
+(:func:`standard_callbacks`), resuming after a disconnect (:func:`resumable`), timing and the run log
+(:class:`Timer`), and how progress is printed (:func:`fit_verbosity`).
 """
 
 from __future__ import annotations
@@ -70,23 +72,56 @@ def trained_as(model: keras.Model) -> dict:
     }
 
 
+class Timer(keras.callbacks.Callback):
+    """A callback that times ``model.fit`` and records what the model trained as.
+
+    ``seconds`` is the wall time from the start to the end of training, ``epochs`` the number of epochs in
+    the model's history (with :func:`resumable`, those before an interruption count too). At the end of
+    training it adds one entry to the run log that ``results.save`` writes out as ``trained_models``
+    (:func:`trained_as`, plus ``epochs`` and ``seconds``), so each results file says what every model it
+    reports actually ran under. Put it **last** in ``callbacks``, after :func:`resumable`'s, so that it
+    counts the whole history of a resumed run. Chapter 02 introduces it; every training chapter uses it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seconds = 0.0
+        self.epochs = 0
+        self._start = 0.0
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._start = time.perf_counter()
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        self.seconds = time.perf_counter() - self._start
+        history = getattr(self.model, "history", None)
+        self.epochs = len(history.history.get("loss", [])) if history is not None else 0
+        results.record_trained({**trained_as(self.model), "epochs": self.epochs, "seconds": round(self.seconds, 2)})
+
+
+def resumable(backup: str | os.PathLike | None,
+              callbacks: Sequence[keras.callbacks.Callback] = ()) -> list[keras.callbacks.Callback]:
+    """The callbacks that make a ``fit`` resumable after a disconnect; none when ``backup`` is ``None``.
+
+    ``keras.callbacks.BackupAndRestore`` writes a checkpoint to the folder ``backup`` after every epoch
+    (weights, optimizer, epoch) and, when the same ``fit`` runs again, continues from the last finished
+    epoch; :class:`ResumeState` adds what it forgets: the state of the ``callbacks`` given (early stopping's
+    best weights and patience, ReduceLROnPlateau's counters) and the history so far. A resumed run therefore
+    ends exactly as an uninterrupted one. Put these after the callbacks they watch (and before a
+    :class:`Timer`); the folder is removed when training finishes. Chapter 02 explains resuming.
+    """
+    if backup is None:
+        return []
+    return [ResumeState(backup, callbacks),
+            keras.callbacks.BackupAndRestore(backup_dir=str(backup), delete_checkpoint=True)]
+
+
 @dataclass
 class FitResult:
-    """What :func:`timed_fit` returns: Keras' history plus the wall time of training.
-
-    Making one for a finished fit (``history.model`` set by Keras) records the trained model in the run
-    log that ``results.save`` writes out as ``trained_models`` (:func:`trained_as`, plus ``epochs`` and
-    ``seconds``): every chapter trains through :func:`timed_fit` or, in chapter 06, ``zoo.run_backbone``,
-    and both make one, so each results file says what every model it reports actually ran under.
-    """
+    """What :func:`timed_fit` returns: Keras' history plus the wall time of training."""
 
     history: keras.callbacks.History
     seconds: float
-
-    def __post_init__(self) -> None:
-        model = getattr(self.history, "model", None)
-        if model is not None:  # a History made by hand (tests) describes no trained model
-            results.record_trained({**trained_as(model), "epochs": self.epochs, "seconds": round(self.seconds, 2)})
 
     @property
     def epochs(self) -> int:
@@ -113,16 +148,11 @@ def timed_fit(model: keras.Model, train, *, validation_data, epochs: int, callba
     an uninterrupted one: same epochs, same restored weights, same history. The folder is removed when
     training finishes.
     """
-    callbacks = list(callbacks or [])
-    if backup is not None:
-        # Last, so that the checkpoint of an epoch holds what every other callback did at its end (a
-        # learning rate ReduceLROnPlateau just lowered, early stopping's state saved by ResumeState).
-        callbacks = [*callbacks, ResumeState(backup, callbacks),
-                     keras.callbacks.BackupAndRestore(backup_dir=str(backup), delete_checkpoint=True)]
-    start = time.perf_counter()
+    timer = Timer()
+    callbacks = [*(callbacks or []), *resumable(backup, list(callbacks or [])), timer]
     history = model.fit(train, validation_data=validation_data, epochs=epochs, callbacks=callbacks,
                         verbose=fit_verbosity(), shuffle=False, **kwargs)  # the dataset shuffles itself
-    return FitResult(history, time.perf_counter() - start)
+    return FitResult(history, timer.seconds)
 
 
 class ResumeState(keras.callbacks.Callback):

@@ -398,13 +398,14 @@ def run_backbone(
     free_memory()
     model = compile_head(new_head(head, features.x["train"], len(data.class_names), dropout=dropout), learning_rate)
     head_policy = current_dtype_policy()  # read at train time: free_memory must not have changed it
-    start = time.perf_counter()
+    timer = training.Timer()
     history = model.fit(
         features.dataset("train", batch_size, shuffle=True, seed=seed),
         validation_data=features.dataset("val", batch_size), epochs=epochs, verbose=verbose, shuffle=False,
-        callbacks=[keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=restore_best_weights)],
+        callbacks=[keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=restore_best_weights),
+                   timer],
     )
-    fit = training.FitResult(history, time.perf_counter() - start)
+    fit = training.FitResult(history, timer.seconds)
     # A direct call (no compiled predict function to trace): the head is one small layer.
     y_prob = keras.ops.convert_to_numpy(model(features.x["test"], training=False))
     metrics = evaluation.classification_metrics(features.y["test"], y_prob)

@@ -43,7 +43,7 @@ answer_4 = float(cm[glacier, glacier] / cm[glacier].sum())
 # epoch with the lowest validation loss; list.index gives its 0-based position, epochs count from 1.
 # With restore_best_weights=False (the article recipe) nothing is put back: the model holds the weights
 # of the last epoch it trained, `patience` epochs after its best one when early stopping ended the run.
-val_losses = fit.history.history["val_loss"]
+val_losses = history.history["val_loss"]
 best_epoch, last_epoch = val_losses.index(min(val_losses)) + 1, len(val_losses)
 answer_5 = best_epoch if early_stopping.restore_best_weights else last_epoch
 
@@ -55,12 +55,12 @@ answer_5 = best_epoch if early_stopping.restore_best_weights else last_epoch
 # no_dropout = models.scratch_cnn((SIZE, SIZE, 3), data.num_classes, dropout=0.0)
 # no_dropout.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3),
 #                    loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-# fit_nd = training.timed_fit(no_dropout, data.train, validation_data=data.val, epochs=15, callbacks=[])
-# display(plotting.plot_history([fit.history, fit_nd.history], title="this run vs no dropout"))
+# history_nd = no_dropout.fit(data.train, validation_data=data.val, epochs=15, verbose=training.fit_verbosity())
+# display(plotting.plot_history([history, history_nd], title="this run vs no dropout"))
 # ```
 #
 # (`plot_history` with a list joins the runs end to end, with a dashed line between them; to overlay
-# them instead, plot `fit_nd.history.history["val_loss"]` and `fit.history.history["val_loss"]` on one
+# them instead, plot `history_nd.history["val_loss"]` and `history.history["val_loss"]` on one
 # axis yourself.)
 #
 # What to look for, on the real data (`quick`), on the validation curves (the test set is for the final

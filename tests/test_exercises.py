@@ -28,3 +28,27 @@ def test_is_close(answer, expected, ok):
 def test_result_shows_nothing_in_a_notebook():
     result = check("3", None, expected=1, hint="h")
     assert result._ipython_display_() is None and repr(result) == "CheckResult(correct=False)"
+
+
+def test_checker_grades_with_the_chapter_key(capsys):
+    from helpers.exercises import checker
+
+    check_02 = checker("02")
+    assert check_02("1", 448, hint="weights and a bias")
+    assert not check_02("1", 896, hint="weights and a bias")
+    assert "448" not in capsys.readouterr().out  # the hint, never the answer
+
+
+def test_checker_passes_the_run_objects_to_the_key():
+    from helpers.exercises import checker
+
+    cm = np.array([[5, 1], [3, 1]])
+    assert checker("02")("4", 0.25, hint="h", cm=cm, class_names=["forest", "glacier"])
+    assert not checker("02")("4", 5 / 6, hint="h", cm=cm, class_names=["forest", "glacier"])
+
+
+def test_unanswered_needs_no_key_objects(capsys):
+    from helpers.exercises import checker
+
+    assert not checker("02")("4", None, hint="one row of cm")  # no cm given: the key is not computed
+    assert "not answered yet" in capsys.readouterr().out
