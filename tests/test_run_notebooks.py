@@ -80,3 +80,24 @@ def test_rehearsal_settings_ask_for_what_the_set_up_cell_chooses_under_them():
         replicas = int(spec.removeprefix("cpu:")) if spec.startswith("cpu:") else 1
         mixed = runtime.wants_mixed_precision("smoke", (), environ=overrides, replicas=replicas)
         assert (expected["precision"] == "mixed_float16") == mixed and expected["replicas"] == replicas
+
+
+def test_kernel_noise_goes_to_the_log_not_the_terminal(tmp_path, capfd):
+    """What a kernel process writes to its own stderr (TensorFlow's C++ start-up lines) lands in OUT/logs."""
+    from run_notebooks import execute
+
+    nb = nbformat.v4.new_notebook()
+    parameters = nbformat.v4.new_code_cell("PROFILE = 'smoke'\nRESULTS_DIR = '.'\nSEED = 0",
+                                           metadata={"tags": ["parameters"]})
+    noisy = "import os\nos.write(2, b'absl noise from C++\\n')\nprint('shown in the notebook')"
+    nb.cells = [parameters, nbformat.v4.new_code_cell(noisy)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "noisy.ipynb"
+    nbformat.write(nb, path)
+    (tmp_path / "out" / "notebooks").mkdir(parents=True)
+    name, _, error = execute(path, tmp_path / "out", "smoke", 0, 120, cwd=tmp_path)
+    assert (name, error) == ("noisy", None)
+    assert "absl noise from C++" in (tmp_path / "out" / "logs" / "noisy.log").read_text()
+    assert "absl noise" not in capfd.readouterr().err
+    executed = nbformat.read(tmp_path / "out" / "notebooks" / "noisy.ipynb", as_version=4)
+    assert "shown in the notebook" in executed.cells[-1].outputs[0]["text"]

@@ -30,9 +30,11 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import nbformat
 import papermill
+from jupyter_client.manager import AsyncKernelManager
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -94,13 +96,31 @@ def leaked_secrets(text: str, environ: dict[str, str] | None = None) -> list[str
     return [f"{item[:4]}..." for item in found]
 
 
+def logged_kernel(log: IO[str]) -> type[AsyncKernelManager]:
+    """A kernel manager class whose kernels write their own stdout and stderr to ``log``.
+
+    A notebook's kernel inherits the terminal otherwise, and TensorFlow's C++ start-up lines (absl, CUDA
+    probing, oneDNN) and Jupyter's warnings would fill it between the one-line-per-notebook summary.
+    What the *notebook* prints is not affected: it goes to the executed copy's outputs.
+    """
+
+    class LoggedKernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kw):  # noqa: ANN003, ANN202 (jupyter_client's signature)
+            kw.setdefault("stdout", log)
+            kw.setdefault("stderr", log)
+            return await super().start_kernel(**kw)
+
+    return LoggedKernelManager
+
+
 def execute(nb: Path, out: Path, profile: str, seed: int, timeout: int,
             cwd: Path | None = None, recipe: str | None = None) -> tuple[str, float, str | None]:
     """Run one notebook into ``out/notebooks/``; returns (name, seconds, error message or None).
 
     ``cwd`` is the kernel's working folder, the notebook's own by default (a copy stored elsewhere
     passes ``notebooks/`` so that its relative paths still work). ``recipe`` sets the chapter's ``RECIPE``
-    parameter; the article recipe's copy is named ``<name>.article.ipynb``, like its results file.
+    parameter; the article recipe's copy is named ``<name>.article.ipynb``, like its results file. The
+    kernel's own output (TensorFlow's start-up noise, a crash's last words) goes to ``out/logs/<name>.log``.
     """
     start = time.perf_counter()
     error = None
@@ -108,14 +128,17 @@ def execute(nb: Path, out: Path, profile: str, seed: int, timeout: int,
     parameters = {"PROFILE": profile, "RESULTS_DIR": str(out / "results"), "SEED": seed}
     if recipe is not None:
         parameters["RECIPE"] = recipe
+    (out / "logs").mkdir(parents=True, exist_ok=True)
     try:
-        papermill.execute_notebook(
-            str(nb), str(out / "notebooks" / f"{stem}.ipynb"),
-            parameters=parameters,
-            cwd=str(cwd or nb.parent), kernel_name="python3", progress_bar=False, execution_timeout=timeout,
-        )
+        with open(out / "logs" / f"{stem}.log", "w") as log:
+            papermill.execute_notebook(
+                str(nb), str(out / "notebooks" / f"{stem}.ipynb"),
+                parameters=parameters, kernel_manager_class=logged_kernel(log),
+                cwd=str(cwd or nb.parent), kernel_name="python3", progress_bar=False, execution_timeout=timeout,
+            )
     except Exception as exc:  # report every failure, keep running the others
         error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
+        error += f" (kernel log: {out / 'logs' / f'{stem}.log'})"
     else:
         executed = out / "notebooks" / f"{stem}.ipynb"
         blank = unrendered_figures(executed)
