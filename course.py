@@ -19,6 +19,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
@@ -59,15 +60,38 @@ def cmd_run(args: list[str]) -> None:
 
 
 def cmd_test(args: list[str]) -> None:
-    """Unit and contract tests, smoke execution of every notebook, nbval on the executed copies (a second run
-    in the same folders), a check that the re-run left no duplicates, then every exercise's solution."""
-    run([str(PY), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", *args])
-    run([str(PY), "tools/run_notebooks.py", "--profile", "smoke", "--out", "build/test"])
-    run([str(PY), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadscope",
-         "--nbval-lax", "--nbval-current-env",
-         "--nbval-sanitize-with", str(NBVAL_SANITIZE), "build/test/notebooks"], env={"COURSE_BATCH": "1"})
-    run([str(PY), "tools/check_rerun.py", "build/test"])
-    run([str(PY), "tools/check_solutions.py", "--out", "build/test/solutions"])
+    """Unit and contract tests, then every notebook twice, and each stage's time at the end.
+
+    The first run executes every notebook (both recipes) with papermill, answers left blank. The second
+    run re-executes the course recipe's copies with nbval, with the exercise solutions pasted in
+    (``check_solutions.py --rerun``): one re-execution checks that the marked cells reproduce, that every
+    self-check says "correct" with its solution (and said "not answered yet" without), and, with
+    ``check_rerun.py``, that running a notebook again in the same folders leaves them consistent.
+    """
+    stages: list[tuple[str, float]] = []
+
+    def stage(name: str, cmd: list[str], env: dict[str, str] | None = None) -> None:
+        start = time.perf_counter()
+        try:
+            run(cmd, env)
+        finally:
+            stages.append((name, time.perf_counter() - start))
+
+    try:
+        stage("unit and contract tests", [str(PY), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", *args])
+        stage("notebooks, first run (papermill)",
+              [str(PY), "tools/run_notebooks.py", "--profile", "smoke", "--out", "build/test"])
+        stage("blank answers checked, solutions pasted in",
+              [str(PY), "tools/check_solutions.py", "--rerun", "build/test"])
+        stage("notebooks, second run (nbval, with solutions)",
+              [str(PY), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadscope",
+               "--nbval-lax", "--nbval-current-env", "--nbval-sanitize-with", str(NBVAL_SANITIZE), "build/test/rerun"],
+              env={"COURSE_BATCH": "1"})
+        stage("re-run consistency", [str(PY), "tools/check_rerun.py", "build/test"])
+    finally:
+        print("Stage times:", flush=True)
+        for name, seconds in stages:
+            print(f"  {name:<48} {seconds:7.1f} s", flush=True)
 
 
 def cmd_lint(args: list[str]) -> None:

@@ -311,3 +311,17 @@ def test_unknown_sample_settings_are_not_counted(tmp_path):
     out = tmp_path / "out"
     (out / "notebooks").mkdir(parents=True)
     assert check(out, tmp_path)[0] == []
+
+
+def test_with_a_rerun_folder_only_its_notebooks_must_be_rewritten(run):
+    """When check_solutions --rerun made OUT/rerun, only those notebooks ran twice; the others ran once."""
+    out, _, _ = run
+    once, twice = sorted(NOTEBOOKS)
+    (out / "rerun").mkdir()
+    (out / "rerun" / f"{twice}.ipynb").write_text("{}\n")
+    write_result(out, once, {"notebook": once, "metrics": {}, "written_at": stamp(3600)})  # from the first run
+    assert problems_of(run) == []
+    write_result(out, twice, {"notebook": twice, "metrics": {}, "written_at": stamp(3600)})
+    assert [p for p in problems_of(run) if "was not written again" in p and twice in p]
+    (out / "rerun" / "stray.csv").write_text("x")
+    assert any("stray" in p and "rerun" in p for p in problems_of(run))

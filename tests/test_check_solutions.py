@@ -242,3 +242,45 @@ def test_solutions_leave_the_notebooks_variables_alone(notebook):
         assert name in own, f"{name}'s solution cell must assign {name}"
         clobbered = (own - {name}) & notebook_names
         assert not clobbered, f"{name}'s solution overwrites the notebook's {sorted(clobbered)}: use other names"
+
+
+# --- --rerun: one re-execution checks blank answers, solutions and reproducibility ----------------------------
+
+
+def test_blank_answers_must_say_not_answered():
+    blank = executed({"1": [stream("Exercise 1: not answered yet. Hint: Think.\n")],
+                      "2": [stream("Exercise 2: correct!\n")]})  # a check that passes a blank answer
+    problems = cs.verify_unanswered(blank)
+    assert len(problems) == 1 and problems[0].startswith("exercise 2:") and "not answered yet" in problems[0]
+
+
+def test_the_rerun_copy_expects_correct_in_tagged_check_cells():
+    nb = executed({"1": [stream("Exercise 1: not answered yet. Hint: Think.\n")]})
+    solved = cs.expect_correct(cs.inject(nb, {"answer_1": "answer_1 = 2"}))
+    (_, index), = cs.check_cells(solved)
+    cell = solved.cells[index]
+    assert cell.outputs[0]["text"] == "Exercise 1: correct!\n" and cs.NBVAL_CHECK in cell.metadata["tags"]
+    assert "answer_1 = 2" in [c.source for c in solved.cells]
+    assert nb.cells[index].outputs[0]["text"].startswith("Exercise 1: not answered")  # the original is untouched
+
+
+def _nbval(path: Path) -> int:
+    import subprocess
+
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
+                           "--nbval-current-env", str(path)], capture_output=True, cwd=path.parent).returncode
+
+
+def test_nbval_passes_the_solved_copy_and_fails_a_wrong_solution(tmp_path):
+    """The real nbval, on a tiny notebook: the solved copy passes; a wrong solution fails its check cell."""
+    def write(solution: str) -> Path:
+        nb = executed({"1": [stream("Exercise 1: not answered yet. Hint: Think.\n")]})
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nb.cells[0].source = "from helpers.exercises import check as _check\n" \
+                             "def check(n, answer, **kw): return _check(n, answer, expected=2, hint='h')"
+        path = tmp_path / f"nb_{len(list(tmp_path.iterdir()))}.ipynb"
+        nbformat.write(cs.expect_correct(cs.inject(nb, {"answer_1": solution})), path)
+        return path
+
+    assert _nbval(write("answer_1 = 1 + 1")) == 0
+    assert _nbval(write("answer_1 = 3")) != 0

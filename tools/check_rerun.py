@@ -4,16 +4,19 @@
 
 ``course.py test`` runs each notebook twice in the same folders: ``tools/run_notebooks.py`` executes
 ``notebooks/NN_*.ipynb`` into ``OUT/notebooks`` with ``RESULTS_DIR=OUT/results`` and
-``COURSE_DATA_HOME=<repo>/data``, then nbval re-executes those executed copies (same injected
-parameters, same folders). Run this after nbval. It checks that
+``COURSE_DATA_HOME=<repo>/data``, then nbval re-executes copies of those executed notebooks (same injected
+parameters, same data and results folders): ``OUT/rerun/`` when ``tools/check_solutions.py --rerun`` made
+them (the course recipe's runs, with the exercise solutions pasted in; the article recipe's runs are not
+re-run), else the executed copies in ``OUT/notebooks`` themselves. Run this after nbval. It checks that
 
 - **results**: ``OUT/results`` holds exactly one valid ``<notebook>.json`` per executed notebook, each
-  written again by the second run: its ``written_at`` (the UTC second ``helpers.results.save`` wrote it)
+  re-run one written again by the second run: its ``written_at`` (the UTC second ``helpers.results.save`` wrote it)
   is later than the second in which the executed notebook itself was saved at the end of the first run.
   The time inside the record is used because a file's modification time changes when the file is
   copied or touched; records of older helpers, without ``written_at``, fall back to the file's time.
-- **working folders**: ``OUT/notebooks`` (the second run's working folder) and ``notebooks/`` (the
-  first run's) hold nothing but notebooks: anything else was written by a notebook to a relative path.
+- **working folders**: ``OUT/notebooks`` and ``OUT/rerun`` (the second run's working folder) and
+  ``notebooks/`` (the first run's) hold nothing but notebooks: anything else was written by a notebook to a
+  relative path.
 - **samples**: every generated sample under the data home (a folder holding ``COURSE_SAMPLE.json``)
   holds exactly the number of images its recorded settings produce (``helpers.datasets.samples``), so
   the second run duplicated nothing and the first left nothing half-written.
@@ -88,15 +91,18 @@ def check(out: Path, data_home: Path, sources: Path | None = None) -> tuple[list
     notebooks = sorted((out / "notebooks").glob("*.ipynb"))
     problems = check_results(out)
     problems += check_working_folder(out / "notebooks")
+    if (out / "rerun").is_dir():
+        problems += check_working_folder(out / "rerun")
     if sources is not None and Path(sources).is_dir():
         problems += check_working_folder(Path(sources))
     samples = find_samples(data_home)
     for sample in samples:
         problems += check_sample(sample)
     problems += leftovers(out) + leftovers(data_home, downloaded=DOWNLOADED)
-    summary = (f"Re-run check: {_count(notebooks, 'notebook')}, each with one results file written again by the "
-               f"second run; {_count(samples, 'sample')} complete, without duplicates; no leftovers in {out} or "
-               f"{data_home}.")
+    rerun = sorted((out / "rerun").glob("*.ipynb")) if (out / "rerun").is_dir() else notebooks
+    summary = (f"Re-run check: {_count(notebooks, 'notebook')}, each with one results file ({len(rerun)} written "
+               f"again by the second run); {_count(samples, 'sample')} complete, without duplicates; no leftovers "
+               f"in {out} or {data_home}.")
     return problems, summary
 
 
@@ -106,9 +112,13 @@ def check(out: Path, data_home: Path, sources: Path | None = None) -> tuple[list
 
 
 def check_results(out: Path) -> list[str]:
-    """One valid results file per executed notebook, written after the notebook was saved; no others."""
+    """One valid results file per executed notebook, each re-run one written after the notebook was saved; no others.
+
+    The re-run notebooks are those in ``out/rerun`` when that folder exists, else every executed notebook.
+    """
     results_dir = out / "results"
     notebooks = {p.stem: p for p in (out / "notebooks").glob("*.ipynb")}
+    rerun = {p.stem for p in (out / "rerun").glob("*.ipynb")} if (out / "rerun").is_dir() else set(notebooks)
     found = {p.stem: p for p in results_dir.glob("*.json")} if results_dir.is_dir() else {}
     problems = []
     for stem, notebook in sorted(notebooks.items()):
@@ -118,7 +128,7 @@ def check_results(out: Path) -> list[str]:
             continue
         record, record_problems = _read_record(result, stem)
         problems += record_problems
-        if record is not None:
+        if record is not None and stem in rerun:
             problems += _check_rewritten(result, record, notebook)
     for stem in sorted(set(found) - set(notebooks)):
         problems.append(f"results: {found[stem].name} belongs to no executed notebook (left by another run?)")

@@ -1,6 +1,7 @@
 """Run each notebook with its exercise solutions pasted in, and require every self-check to say "correct".
 
     python tools/check_solutions.py [--out build/test/solutions] [--notebooks 00 03 ...] [--jobs 2]
+    python tools/check_solutions.py --rerun build/test [--notebooks 00 03 ...]
 
 The solutions of ``notebooks/NN_name.ipynb`` live in ``solutions/NN_name.py``, a jupytext-percent style
 file with one ``# %% answer_N`` cell per self-checked exercise. For each notebook this tool
@@ -15,8 +16,22 @@ file with one ``# %% answer_N`` cell per self-checked exercise. For each noteboo
    ``Exercise N: correct!``.
 
 It prints one line per notebook (seconds, exercises correct) and exits 1 if any notebook failed, naming
-the notebook, the exercise and what its check printed. The solutions are thereby tested in CI against
-the very notebooks learners run, so an edit to a notebook that breaks an exercise is caught.
+the notebook, the exercise and what its check printed. The solutions are thereby tested against the very
+notebooks learners run, so an edit to a notebook that breaks an exercise is caught.
+
+``--rerun OUT`` executes nothing; it prepares CI's second run instead (``course.py test``), so that one
+re-execution serves three checks. For each notebook executed by ``tools/run_notebooks.py`` into
+``OUT/notebooks`` (the course recipe's copy) it
+
+1. requires that every self-check of that run, with the answers left blank, printed "not answered yet"
+   (a check that passes a blank answer is a bug);
+2. writes ``OUT/rerun/<name>.ipynb``: the executed copy (outputs and injected parameters kept) with the
+   solutions pasted in, and each check cell's stored output replaced by ``Exercise N: correct!`` and
+   tagged ``nbval-check-output``.
+
+nbval then re-executes ``OUT/rerun`` and compares the marked cells: the notebook's own marked cells must
+reproduce, and every check must print "correct" with the solutions; ``tools/check_rerun.py`` afterwards
+checks that the second run left the folders consistent.
 """
 
 from __future__ import annotations
@@ -44,6 +59,12 @@ ANSWER_CELL = re.compile(r"(answer_\d+)\s*=\s*None\s*(#[^\n]*)?")
 SOLUTION_HEADER = re.compile(r"# %% (answer_\d+)")
 #: A self-check call and its exercise number, ``check("3", ...)`` (not ``x.check(`` or ``my_check(``).
 CHECK_CALL = re.compile(r"(?<![\w.])check\(\s*[\"']([^\"']+)[\"']")
+
+
+#: What a self-check prints for an answer left as ``None`` (``helpers.exercises.check``).
+NOT_ANSWERED = "not answered yet"
+#: nbval's cell tag for "compare this cell's outputs" (the tag form of ``# NBVAL_CHECK_OUTPUT``).
+NBVAL_CHECK = "nbval-check-output"
 
 
 class SolutionMismatch(ValueError):
@@ -191,6 +212,70 @@ def verify(executed: nbformat.NotebookNode) -> Verdict:
     return verdict
 
 
+def verify_unanswered(executed: nbformat.NotebookNode) -> list[str]:
+    """One problem per self-check of a run with blank answers that did not print "not answered yet"."""
+    checks = check_cells(executed)
+    if not checks:
+        return ["notebook: no self-check cell (check(\"N\", ...)) found"]
+    return [f"exercise {exercise}: with its answer left blank, its check printed "
+            f"{printed(executed.cells[index]).replace(chr(10), ' | ')!r}, not '{NOT_ANSWERED}'"
+            for exercise, index in checks if NOT_ANSWERED not in printed(executed.cells[index])]
+
+
+def expect_correct(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of ``nb`` whose check cells expect ``Exercise N: correct!`` as their only output, tagged for nbval."""
+    expecting = copy.deepcopy(nb)
+    by_cell: dict[int, list[str]] = {}
+    for exercise, index in check_cells(expecting):
+        by_cell.setdefault(index, []).append(f"Exercise {exercise}: correct!\n")
+    for index, lines in by_cell.items():
+        cell = expecting.cells[index]
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="".join(lines))]
+        cell.execution_count = cell.execution_count or 1  # nbval refuses outputs of a cell that never ran
+        tags = cell.metadata.setdefault("tags", [])
+        if NBVAL_CHECK not in tags:
+            tags.append(NBVAL_CHECK)
+    return expecting
+
+
+def prepare_rerun(executed: Path, notebook: Path, out: Path) -> tuple[Path | None, list[str]]:
+    """Check the blank run ``executed`` of ``notebook`` and write its solved copy to ``out/rerun/``.
+
+    Returns the copy's path (``None`` when it could not be made) and the problems found.
+    """
+    if not executed.exists():
+        return None, [f"notebook: {_shown(executed)} is missing: run tools/run_notebooks.py --out {_shown(out)} first"]
+    nb = nbformat.read(executed, as_version=4)
+    problems = verify_unanswered(nb)
+    try:
+        solutions = read_solutions(solutions_file(notebook).read_text())
+        solved = inject(nb, solutions, label=_shown(notebook), source=_shown(solutions_file(notebook)))
+    except (OSError, SolutionMismatch) as err:
+        return None, [*problems, f"solutions: {err}"]
+    target = out / "rerun" / notebook.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(expect_correct(solved), target)
+    return target, problems
+
+
+def rerun_main(out: Path, selected: list[Path]) -> int:
+    """``--rerun``: prepare ``out/rerun`` for nbval from the blank runs in ``out/notebooks``; 1 on any problem."""
+    print(f"Preparing the second run of {len(selected)} notebook(s) with the solutions pasted in -> {out / 'rerun'}")
+    failed = []
+    for notebook in selected:
+        target, problems = prepare_rerun(out / "notebooks" / notebook.name, notebook, out)
+        exercises = len(check_cells(nbformat.read(target, as_version=4))) if target else 0
+        status = "FAILED" if problems else f"{exercises} exercises: blank answers fail, solutions pasted in"
+        print(f"  {notebook.stem:<40} {status}")
+        for problem in problems:
+            print(f"      {notebook.stem}, {problem}")
+        if problems:
+            failed.append(notebook.stem)
+    if failed:
+        print(f"Blank answers or solutions wrong in {len(failed)} notebook(s): {', '.join(failed)}.", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def prepare(notebook: Path, out: Path) -> Path:
     """Write the notebook with its solutions injected to ``out/injected/``; return the copy's path.
 
@@ -243,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default="smoke", choices=["smoke", "quick", "full"])
     parser.add_argument("--seed", default=42, type=int)
     parser.add_argument("--timeout", default=1800, type=int, help="seconds per cell")
+    parser.add_argument("--rerun", type=Path, default=None, metavar="OUT",
+                        help="execute nothing: check the blank runs in OUT/notebooks and write OUT/rerun for nbval")
     args = parser.parse_args(argv)
 
     out = args.out if args.out.is_absolute() else (ROOT / args.out).resolve()
@@ -250,6 +337,8 @@ def main(argv: list[str] | None = None) -> int:
     if not selected:
         print("No notebooks matched.", file=sys.stderr)
         return 2
+    if args.rerun is not None:
+        return rerun_main(args.rerun if args.rerun.is_absolute() else (ROOT / args.rerun).resolve(), selected)
     injected, mismatches = [], []
     for notebook in selected:  # all injections first: a mismatch fails before minutes of execution
         try:
