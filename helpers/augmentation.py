@@ -26,6 +26,9 @@ whole image, so a block of three of them interpolates every pixel three times: b
 the work. The legacy generator composed rotation, shift, shear and zoom into **one** matrix per image.
 :class:`RandomAffine` does the same as one Keras layer (one warp per batch, flips folded in), and the course's
 recipes use it (``fused=True``); ``fused=False`` gives the layer-by-layer port, the clearer one to read.
+:func:`ranges` (what a block draws, from its settings) and :func:`measured_draws` (what it draws, measured on
+test images) show that the two draw the same; chapter 03 checks its written-out recipe against the fused one
+with both.
 
 Every unit above was measured on TensorFlow 2.21 / Keras 3.15 (``tests/test_augmentation.py``,
 :func:`measured_rotation`, :func:`measured_zoom`). Every layer used here exists since Keras 3.8 (Colab
@@ -330,7 +333,9 @@ def recommended_augmentation(seed: int | None = None, *, strength: float = 1.0, 
     closer framing, no invented borders), 10 % translation and +-10 % contrast (weather and exposure), with
     the few empty pixels filled by mirroring. ``strength`` scales every range (1.0 as described; the flip is
     unaffected). ``fused=True`` does flip, rotation, zoom and translation as one :class:`RandomAffine` warp;
-    ``fused=False`` as four Keras layers (same distributions, three interpolations).
+    ``fused=False`` as four Keras layers (same distributions, three interpolations), written as keras.io
+    writes them; chapter 03 writes that block out in its cells and checks it equals this one (without a seed),
+    then checks with :func:`ranges` and :func:`measured_draws` that the fused block draws the same.
     """
     s = float(strength)
     if not 0 < s <= 3:
@@ -353,8 +358,7 @@ def recommended_augmentation(seed: int | None = None, *, strength: float = 1.0, 
         keras.layers.RandomFlip("horizontal", **kw(0), name="flip"),
         keras.layers.RandomRotation((-rot, rot), fill_mode="reflect", **kw(1), name="rotation"),
         keras.layers.RandomZoom((-zoom, 0.0), fill_mode="reflect", **kw(2), name="zoom"),
-        keras.layers.RandomTranslation((-shift, shift), (-shift, shift), fill_mode="reflect", **kw(3),
-                                       name="translation"),
+        keras.layers.RandomTranslation(shift, shift, fill_mode="reflect", **kw(3), name="translation"),
         contrast_layer,
     ], name="recommended_augmentation")
 
@@ -471,8 +475,12 @@ def measured_rotation(factor: float, size: int = 101) -> float:
     image = np.zeros((1, size, size, 1), np.float32)
     image[0, size // 2, size // 10: size - size // 10] = 255.0
     layer = keras.layers.RandomRotation((factor, factor), fill_mode="constant", interpolation="nearest")
-    out = np.asarray(layer(image, training=True))[0, ..., 0]
-    ys, xs = np.nonzero(out > 127)
+    return _line_angle(np.asarray(layer(image, training=True))[0, ..., 0])
+
+
+def _line_angle(picture: np.ndarray) -> float:
+    """Angle, in degrees counter-clockwise, of the bright line in a 2-D ``picture`` (a straight-line fit)."""
+    ys, xs = np.nonzero(picture > 127)
     if np.ptp(xs) >= np.ptp(ys):
         slope = np.polyfit(xs, ys, 1)[0]
         return float(np.degrees(np.arctan(-slope)))  # rows grow downwards
@@ -493,6 +501,149 @@ def measured_zoom(factor: float, size: int = 101) -> float:
     layer = keras.layers.RandomZoom((factor, factor), fill_mode="constant", interpolation="nearest")
     out = np.asarray(layer(image, training=True))[0, ..., 0]
     return float((out[c] > 127).sum() / (2 * half + 1))
+
+
+def measured_draws(block: Callable[..., Any], n: int = 256, size: int = 101) -> dict[str, np.ndarray]:
+    """Measure, image by image, the rotation and the zoom that ``block`` draws.
+
+    :func:`measured_rotation` and :func:`measured_zoom` measure one layer at a fixed factor; this measures a
+    whole block as it trains: ``n`` copies of a centred horizontal line and ``n`` of a centred square go
+    through ``block`` with ``training=True``, and each copy's line angle and square size are read off.
+    Shifts and flips move or mirror both shapes without changing either measurement, and a shear along the
+    rows leaves the line flat, so what is measured is the rotation and the zoom alone. Chapter 03 measures its
+    written-out recipe and the fused :class:`RandomAffine` this way, to check that they draw the same ranges.
+
+    The shapes stay well inside the image for shifts up to 20 % and zoom scales down to 0.8, so no border
+    filling reaches them. With zoom scales drawn apart for x and y (``keep_aspect=False``), stretching tilts a
+    rotated line further and the angles are no longer the rotation alone; the square's size is then the
+    geometric mean of the two scales.
+
+    Args:
+        block: An augmentation layer or ``keras.Sequential`` taking ``(batch, size, size, 3)`` images in [0, 255].
+        n: Number of draws.
+        size: Side of the test images, in pixels.
+
+    Returns:
+        ``{"rotation": ..., "zoom": ...}``, ``n`` values each: the line's angle in degrees (counter-clockwise
+        positive), and the square's magnification (above 1: zoomed in; the reciprocal of the scale of the
+        field of view that :class:`RandomAffine` and :func:`ranges` speak of).
+    """
+    c, half, reach = size // 2, size // 10, size // 5
+    lines = np.zeros((n, size, size, 3), np.float32)
+    lines[:, c - 1: c + 2, c - reach: c + reach + 1] = 255.0  # 3 pixels thick: it survives blurring
+    squares = np.zeros((n, size, size, 3), np.float32)
+    squares[:, c - half: c + half + 1, c - half: c + half + 1] = 255.0
+    lines_out = np.asarray(block(lines, training=True), np.float32)[..., 0]
+    squares_out = np.asarray(block(squares, training=True), np.float32)[..., 0]
+    area = float((2 * half + 1) ** 2)
+    return {"rotation": np.array([_principal_angle(picture) for picture in lines_out]),
+            "zoom": np.sqrt((squares_out > 127).sum(axis=(1, 2)) / area)}
+
+
+def _principal_angle(picture: np.ndarray) -> float:
+    """Angle, in degrees counter-clockwise, of the long axis of the bright shape in ``picture``.
+
+    From the intensity-weighted second moments, so a line blurred by several interpolations is measured as
+    well as a sharp one; pixels below a quarter of full brightness (filled borders, contrast offsets) are
+    left out.
+    """
+    weights = np.where(picture > 64, picture, 0.0).astype(np.float64)
+    rows, cols = np.indices(picture.shape)
+    total = weights.sum()
+    y, x = (rows * weights).sum() / total, (cols * weights).sum() / total
+    mu_xx = ((cols - x) ** 2 * weights).sum() / total
+    mu_yy = ((rows - y) ** 2 * weights).sum() / total
+    mu_xy = ((cols - x) * (rows - y) * weights).sum() / total
+    return float(-np.degrees(0.5 * np.arctan2(2 * mu_xy, mu_xx - mu_yy)))  # rows grow downwards
+
+
+def ranges(block: keras.Layer | Iterable[keras.Layer]) -> dict[str, Any]:
+    """What an augmentation block draws, in the same units whether it is written layer by layer or fused.
+
+    Chapter 03 writes its recipe out with ``keras.layers.Random*`` layers, then trains with the fused
+    :class:`RandomAffine`; ``ranges(written) == ranges(fused)`` checks that the switch changes how the images
+    are warped (once instead of once per layer), not what is drawn. The units are :class:`RandomAffine`'s,
+    which are the legacy generator's: degrees for rotation and shear, fractions of the height and width for
+    shifts, scales of the field of view for zoom (below 1 zooms in: ``RandomZoom``'s factor plus 1).
+
+    Args:
+        block: A ``keras.Sequential`` of augmentation layers, a list of layers, or one layer.
+
+    Returns:
+        A dict: ``rotation`` and ``shear`` (degrees), ``height_shift`` and ``width_shift`` (fractions),
+        ``zoom_height`` and ``zoom_width`` (scales), each as ``(lowest, highest)`` (``(0.0, 0.0)`` or
+        ``(1.0, 1.0)`` when not drawn); ``keep_aspect`` (one zoom draw for both axes); ``horizontal_flip``
+        and ``vertical_flip``; ``fill_mode`` and ``interpolation`` of the warping layers (``None`` without
+        any, a sorted tuple when they differ); ``others``: the other layers in order, as ``(class name,
+        settings)`` with the name, seed, dtype and data format left out. Floats are rounded to 6 decimals,
+        so ``RandomRotation(5 / 360)`` gives a rotation of exactly ``(-5.0, 5.0)`` degrees.
+
+    Raises:
+        ValueError: two layers draw the same quantity (their ranges compose: no single range describes
+            them), or a layer draws what :class:`RandomAffine` cannot (a shear along the columns).
+    """
+    layers = block.layers if hasattr(block, "layers") else list(block) if isinstance(block, Iterable) else [block]
+    drawn: dict[str, Any] = {}
+    warps: dict[str, set[str]] = {"fill_mode": set(), "interpolation": set()}
+    others: list[tuple[str, dict[str, Any]]] = []
+
+    def span(lo: float, hi: float, scale: float = 1.0) -> tuple[float, float]:
+        return round(scale * float(lo), 6) + 0.0, round(scale * float(hi), 6) + 0.0  # + 0.0: no -0.0
+
+    def draw(quantity: str, value: Any, by: str) -> None:
+        if quantity in drawn:
+            raise ValueError(f"two layers of the block draw {quantity} (the second is {by}): their ranges "
+                             "compose, and no single range describes them.")
+        drawn[quantity] = value
+
+    for layer in layers:
+        kind = type(layer).__name__
+        if kind in _GEOMETRIC:
+            warps["fill_mode"].add(layer.fill_mode)
+            warps["interpolation"].add(layer.interpolation)
+        if kind == "RandomAffine":
+            for quantity in ("rotation", "shear", "height_shift", "width_shift"):
+                if getattr(layer, quantity):
+                    draw(quantity, span(-getattr(layer, quantity), getattr(layer, quantity)), kind)
+            if tuple(layer.zoom) != (1.0, 1.0):
+                draw("zoom_height", span(*layer.zoom), kind)
+                draw("zoom_width", span(*layer.zoom), kind)
+                draw("keep_aspect", layer.keep_aspect, kind)
+            for quantity in ("horizontal_flip", "vertical_flip"):
+                if getattr(layer, quantity):
+                    draw(quantity, True, kind)
+        elif kind == "RandomRotation":
+            draw("rotation", span(*layer.factor, scale=360.0), kind)
+        elif kind == "RandomTranslation":
+            draw("height_shift", span(layer.height_lower, layer.height_upper), kind)
+            draw("width_shift", span(layer.width_lower, layer.width_upper), kind)
+        elif kind == "RandomShear":
+            if max(abs(v) for v in layer.y_factor) > 0:
+                raise ValueError("RandomShear with a y_factor shears the columns; RandomAffine shears rows only.")
+            lo, hi = layer.x_factor  # the shift of a row is sin(angle): the generator's convention
+            draw("shear", span(math.degrees(math.asin(lo)), math.degrees(math.asin(hi))), kind)
+        elif kind == "RandomZoom":
+            height = span(1 + layer.height_lower, 1 + layer.height_upper)
+            draw("zoom_height", height, kind)
+            if layer.width_factor is None:  # the width follows the height: one scale, no stretching
+                draw("zoom_width", height, kind)
+                draw("keep_aspect", True, kind)
+            else:
+                draw("zoom_width", span(1 + layer.width_lower, 1 + layer.width_upper), kind)
+                draw("keep_aspect", False, kind)
+        elif kind == "RandomFlip":
+            for way in ("horizontal", "vertical"):
+                if way in layer.mode:
+                    draw(f"{way}_flip", True, kind)
+        else:
+            settings = {key: value for key, value in layer.get_config().items()
+                        if key not in ("name", "seed", "dtype", "data_format", "trainable")}
+            others.append((kind, settings))
+    defaults = dict(rotation=(0.0, 0.0), shear=(0.0, 0.0), height_shift=(0.0, 0.0), width_shift=(0.0, 0.0),
+                    zoom_height=(1.0, 1.0), zoom_width=(1.0, 1.0), keep_aspect=True, horizontal_flip=False,
+                    vertical_flip=False)
+    found = {k: (None if not v else next(iter(v)) if len(v) == 1 else tuple(sorted(v))) for k, v in warps.items()}
+    return {**defaults, **drawn, **found, "others": others}
 
 
 def images_per_second(dataset: tf.data.Dataset, step: Callable[[Any], Any] | None = None, *,

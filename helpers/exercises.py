@@ -22,6 +22,8 @@ from . import answer_keys
 
 def is_close(answer: Any, expected: Any, tol: float) -> bool:
     """Equality that tolerates float rounding, NumPy scalars and tuples vs lists."""
+    if hasattr(answer, "tolist") and getattr(answer, "ndim", 0) > 0:  # a NumPy array: compare as (nested) lists
+        answer = answer.tolist()
     if isinstance(expected, float) or isinstance(answer, float):
         try:
             return math.isclose(float(answer), float(expected), rel_tol=tol, abs_tol=tol)

@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
+import warnings
 from dataclasses import asdict, dataclass
 
 # Quiet TensorFlow's start-up: must be set before TensorFlow is imported anywhere.
@@ -228,6 +229,17 @@ def enable_inline_figures() -> bool:
     return True
 
 
+def quiet_dataset_shuffle_warning() -> None:
+    """Hide Keras' "``shuffle=True`` was passed, but will be ignored" warning for ``tf.data`` datasets.
+
+    ``model.fit`` defaults to ``shuffle=True`` and Keras 3 warns whenever it gets a ``tf.data.Dataset``,
+    which it cannot shuffle. The course's datasets shuffle themselves every epoch
+    (``pipeline.make_dataset``), so the warning would only teach learners to write ``shuffle=False`` in
+    every ``fit`` of every chapter. Called by :func:`setup`.
+    """
+    warnings.filterwarnings("ignore", message=r"`shuffle=True` was passed, but will be ignored", category=UserWarning)
+
+
 def setup(profile: str, seed: int = 42, *, verbose: bool = True) -> Runtime:
     """Check the profile, seed everything, describe the machine; returns a :class:`Runtime`.
 
@@ -241,6 +253,7 @@ def setup(profile: str, seed: int = 42, *, verbose: bool = True) -> Runtime:
     if profile not in PROFILES:
         raise ValueError(f"PROFILE must be one of {', '.join(PROFILES)}; got {profile!r}.")
     results.clear_trained()  # the run log of trained models starts here (running the notebook again restarts it)
+    quiet_dataset_shuffle_warning()
     environment = detect_environment()
     gpus = list_gpus()
     deterministic = profile == "smoke" or not gpus or os.environ.get("COURSE_DETERMINISTIC") == "1"

@@ -50,10 +50,12 @@ print(runs[["run", "epoch kept", "validation accuracy"]].to_string(index=False))
 #     net = models.scratch_cnn(shape, data.num_classes, filters=filters, dense=CFG["dense"], augmentation=block)
 #     net.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3),
 #                 loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-#     run = training.timed_fit(net, data.train, validation_data=data.val, epochs=epochs,
-#                              callbacks=training.standard_callbacks(patience=CFG["patience"]))
+#     timer = training.Timer()
+#     history = net.fit(data.train, validation_data=data.val, epochs=epochs,
+#                       callbacks=[*training.standard_callbacks(patience=CFG["patience"]), timer],
+#                       verbose=training.fit_verbosity())
 #     y_val, p_val = evaluation.predict_dataset(net, data.val)  # validation, not test
-#     return net, run, evaluation.classification_metrics(y_val, p_val)["accuracy"]
+#     return net, history, evaluation.classification_metrics(y_val, p_val)["accuracy"]
 #
 # # (a) the article's transformations with the long schedule
 # strong_long = train(article_block(), CFG["better_epochs"])

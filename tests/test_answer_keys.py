@@ -38,3 +38,16 @@ def test_notebook_checks_and_keys_match(path):
         pytest.skip("this notebook does not use checker() yet")
     assert chapter == path.stem[:2]
     assert checked == answer_keys.exercises(chapter)
+
+
+def test_a_design_exercise_key_accepts_every_right_kernel_and_no_wrong_one():
+    import numpy as np
+
+    from helpers.exercises import checker
+
+    detector = answer_keys.lookup("01", "4").compute()
+    assert detector == [[1, 2, 1], [0, 0, 0], [-1, -2, -1]]
+    assert detector == ((1, 1, 1), (0, 0, 0), (-1, -1, -1))
+    for wrong in ([[-1, -2, -1], [0, 0, 0], [1, 2, 1]], [[1, 0, -1]] * 3, [[1, 1, 1]] * 3, [[1, 2], [3, 4]], "sobel"):
+        assert wrong != detector
+    assert checker("01")("4", np.array([[1, 2, 1], [0, 0, 0], [-1, -2, -1]]), hint="h")

@@ -489,3 +489,84 @@ def test_fused_warp_is_sharper_than_three_warps():
     separate = np.asarray(port(**tiny, seed=0)(x, training=True))
     centre = (slice(None), slice(8, 40), slice(8, 40))
     assert fused[centre].std() > separate[centre].std()  # less smoothing: more of the noise survives
+
+
+# --- ranges and measured draws: the written-out recipe against the fused one (chapter 03) ------------------
+
+
+def keras_io_style_recipe() -> keras.Sequential:
+    """Chapter 03's recipe as its cells write it: Random* layers, no seeds, no names."""
+    layers = keras.layers
+    return keras.Sequential([
+        layers.RandomFlip("horizontal"),
+        layers.RandomRotation(5 / 360, fill_mode="reflect"),
+        layers.RandomZoom((-0.15, 0.0), fill_mode="reflect"),
+        layers.RandomTranslation(0.1, 0.1, fill_mode="reflect"),
+        layers.RandomContrast((0.1, 0.1), value_range=(0, 255)),
+    ])
+
+
+def settings(block: keras.Sequential) -> list[tuple[str, dict]]:
+    return [(type(layer).__name__, {k: v for k, v in layer.get_config().items() if k != "name"})
+            for layer in block.layers]
+
+
+def test_the_recipe_written_as_keras_io_does_is_the_unfused_recommended_block():
+    """Same layer classes, order and every setting but the name: chapter 03's assert, held here too."""
+    assert settings(keras_io_style_recipe()) == settings(aug.recommended_augmentation(fused=False))
+    assert settings(keras_io_style_recipe()) != settings(aug.recommended_augmentation(strength=1.5, fused=False))
+
+
+def test_ranges_speak_the_fused_layers_units():
+    r = aug.ranges(keras_io_style_recipe())
+    assert r["rotation"] == (-5.0, 5.0)  # 5/360 of a turn, in degrees, rounded exactly
+    assert r["zoom_height"] == r["zoom_width"] == (0.85, 1.0) and r["keep_aspect"]  # factor + 1, one draw
+    assert r["height_shift"] == r["width_shift"] == (-0.1, 0.1)
+    assert r["horizontal_flip"] and not r["vertical_flip"] and r["shear"] == (0.0, 0.0)
+    assert (r["fill_mode"], r["interpolation"]) == ("reflect", "bilinear")
+    assert r["others"] == [("RandomContrast", {"factor": (0.1, 0.1), "value_range": (0, 255)})]
+    sheared = aug.ranges(port(shear_range=20))
+    assert sheared["shear"] == pytest.approx((-20.0, 20.0), abs=1e-5)  # sin(20 deg) back to degrees
+    assert aug.ranges(keras.layers.RandomZoom(0.2, 0.2))["keep_aspect"] is False  # x and y drawn apart
+
+
+@pytest.mark.parametrize("build", [aug.recommended_augmentation, aug.article_augmentation])
+def test_fused_and_unfused_recipes_draw_the_same_ranges(build):
+    assert aug.ranges(build(seed=1)) == aug.ranges(build(seed=1, fused=False))
+    assert aug.ranges(build(seed=1)) == aug.ranges(build(fused=False))  # seeds are not ranges
+
+
+@pytest.mark.parametrize("fused, written", [
+    (aug.RandomAffine(rotation=20), keras.layers.RandomRotation(0.2)),  # the porting bug: 72 degrees
+    (aug.RandomAffine(zoom=(0.8, 1.2)), keras.layers.RandomZoom(0.2)),  # independent axes vs one draw
+    (aug.RandomAffine(zoom=(0.8, 1.0), keep_aspect=True), keras.layers.RandomZoom((0.0, 0.2))),  # out, not in
+    (aug.RandomAffine(horizontal_flip=True, fill_mode="nearest"), keras.layers.RandomFlip("horizontal_and_vertical")),
+])
+def test_ranges_tell_different_recipes_apart(fused, written):
+    assert aug.ranges(fused) != aug.ranges(written)
+
+
+def test_ranges_refuse_what_one_range_cannot_describe():
+    with pytest.raises(ValueError, match="two layers"):
+        aug.ranges([keras.layers.RandomRotation(0.1), aug.RandomAffine(rotation=10)])
+    with pytest.raises(ValueError, match="rows only"):
+        aug.ranges(keras.layers.RandomShear(x_factor=0.1, y_factor=0.1))
+
+
+def test_measured_draws_read_rotation_and_zoom_and_ignore_shifts_and_flips():
+    fixed = aug.measured_draws(keras.Sequential([keras.layers.RandomRotation((20 / 360, 20 / 360)),
+                                                 keras.layers.RandomZoom((-0.2, -0.2))]), n=4)
+    np.testing.assert_allclose(fixed["rotation"], 20, atol=0.5)  # counter-clockwise is positive
+    np.testing.assert_allclose(fixed["zoom"], 1.25, atol=0.03)  # a field of view of 0.8: 1.25x as large
+    moved = aug.measured_draws(keras.Sequential([keras.layers.RandomTranslation(0.2, 0.2, seed=0),
+                                                 keras.layers.RandomFlip("horizontal_and_vertical", seed=1)]), n=16)
+    np.testing.assert_allclose(moved["rotation"], 0, atol=0.5)
+    np.testing.assert_allclose(moved["zoom"], 1, atol=0.02)
+
+
+def test_measured_draws_of_the_written_and_fused_recipes_cover_the_same_ranges():
+    """The notebook's measured check: both blocks rotate up to 5 degrees either way and zoom in up to 1/0.85."""
+    for block in (keras_io_style_recipe(), aug.recommended_augmentation(seed=2)):
+        drawn = aug.measured_draws(block, n=96)
+        assert 4 < -drawn["rotation"].min() <= 5.4 and 4 < drawn["rotation"].max() <= 5.4
+        assert drawn["zoom"].min() >= 0.97 and 1.12 < drawn["zoom"].max() <= 1 / 0.85 + 0.03

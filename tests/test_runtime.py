@@ -186,3 +186,18 @@ def test_two_devices_train_with_a_mirrored_strategy(tmp_path):
                                              "COURSE_STRATEGY": "cpu:2"})
     assert done.returncode == 0, done.stderr[-3000:]
     assert "TWO DEVICES OK" in done.stdout
+
+
+def test_fit_on_a_dataset_does_not_warn_about_shuffle_after_setup(recwarn):
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from helpers import runtime
+
+    runtime.quiet_dataset_shuffle_warning()
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    data = tf.data.Dataset.from_tensor_slices((np.zeros((4, 2), "float32"), np.zeros((4, 1), "float32"))).batch(2)
+    model.fit(data, epochs=1, verbose=0)
+    assert not [w for w in recwarn if "shuffle" in str(w.message)]
