@@ -7,6 +7,7 @@
     python3 course.py lint    # ruff + stripped-notebook check
     python3 course.py rehearse  # full-size data: RAM, disk and time per chapter and profile (long)
     python3 course.py rehearse-gpu  # every notebook with mixed precision, then on 2 mirrored CPU devices
+    python3 course.py assignment 02 05 --out dist/  # student notebooks + otter-grader autograders (grade: see docs)
 
 Every command first makes sure ``.venv`` exists and matches ``requirements.txt`` (it installs what is
 missing, once), then runs inside it. Options after the command are passed on, e.g.
@@ -66,7 +67,9 @@ def cmd_test(args: list[str]) -> None:
     run re-executes the course recipe's copies with nbval, with the exercise solutions pasted in
     (``check_solutions.py --rerun``): one re-execution checks that the marked cells reproduce, that every
     self-check says "correct" with its solution (and said "not answered yet" without), and, with
-    ``check_rerun.py``, that running a notebook again in the same folders leaves them consistent.
+    ``check_rerun.py``, that running a notebook again in the same folders leaves them consistent. Last,
+    every notebook's course recipe runs with mixed precision forced on, then on two mirrored CPU devices,
+    and every model it trained must have run so (``course.py rehearse-gpu``; the GPU paths, without a GPU).
     """
     stages: list[tuple[str, float]] = []
 
@@ -88,6 +91,9 @@ def cmd_test(args: list[str]) -> None:
                "--nbval-lax", "--nbval-current-env", "--nbval-sanitize-with", str(NBVAL_SANITIZE), "build/test/rerun"],
               env={"COURSE_BATCH": "1"})
         stage("re-run consistency", [str(PY), "tools/check_rerun.py", "build/test"])
+        stage("GPU recipes rehearsed (mixed precision; 2 devices)",
+              [str(PY), "tools/run_notebooks.py", "--profile", "smoke", "--out", "build/test/rehearse_gpu",
+               "--rehearse-gpu"])
     finally:
         print("Stage times:", flush=True)
         for name, seconds in stages:
@@ -114,8 +120,14 @@ def cmd_rehearse_gpu(args: list[str]) -> None:
          *args])
 
 
+def cmd_assignment(args: list[str]) -> None:
+    """Student notebooks and otter-grader autograders of chosen chapters (``assignment 02 05 --out dist/``), or
+    local grading of submissions (``assignment grade dist/02 SUBMISSIONS...``): ``tools/assignment.py``."""
+    run([str(PY), "tools/assignment.py", *args])
+
+
 COMMANDS = {"setup": lambda args: None, "run": cmd_run, "test": cmd_test, "lint": cmd_lint,
-            "rehearse": cmd_rehearse, "rehearse-gpu": cmd_rehearse_gpu}
+            "rehearse": cmd_rehearse, "rehearse-gpu": cmd_rehearse_gpu, "assignment": cmd_assignment}
 
 
 def main() -> None:
