@@ -25,6 +25,16 @@ differ in about half of the bits (~32 of 64); copies typically differ in fewer t
 With ``variants=True`` each query image is also hashed rotated by 90, 180 and 270 degrees and mirrored
 (the 8 symmetries of a square), so rotated and flipped copies are found as well: the distance of a
 pair is the smallest over the 8 variants.
+
+Near-duplicates come in groups (one original photo and its edited copies), so a split is only honest
+when each group sits in one split. :func:`clusters` groups the images of all splits (two images are in one
+cluster when a chain of near-duplicate pairs links them), :func:`cluster_table` counts the clusters that
+span splits, and :func:`cluster_leaks` lists the copies to drop from the later splits so that no cluster
+spans them any more (chapter 08 audits the mosquito validation and test splits this way)::
+
+    ids = duplicates.clusters(hashes)               # {split: cluster id of each image}
+    duplicates.cluster_table(ids)                   # clusters that span splits, and their images per split
+    leaks = duplicates.cluster_leaks(ids)           # {"val": [...], "test": [...]}: drop these
 """
 
 from __future__ import annotations
@@ -41,9 +51,9 @@ from PIL import Image, UnidentifiedImageError
 from . import progress
 
 __all__ = [
-    "DEFAULT_MAX_DISTANCE", "IMAGE_SUFFIXES", "METHODS", "VARIANTS", "find_images", "hamming", "hash_bits",
-    "hash_image", "image_hashes", "leakage_report", "leakage_table", "near_duplicates", "nearest", "popcount",
-    "thumbnail",
+    "DEFAULT_MAX_DISTANCE", "IMAGE_SUFFIXES", "METHODS", "VARIANTS", "cluster_leaks", "cluster_table", "clusters",
+    "find_images", "hamming", "hash_bits", "hash_image", "image_hashes", "leakage_report", "leakage_table",
+    "near_duplicates", "nearest", "popcount", "thumbnail",
 ]
 
 #: The hash methods :func:`hash_image` knows.
@@ -276,6 +286,110 @@ def leakage_table(report: Mapping[str, Any]) -> Any:
     table = pd.DataFrame(rows).set_index("split")
     counts = [c for c in table.columns if c != "share"]  # nullable integers: empty cells show as <NA>, not NaN
     return table.astype({**dict.fromkeys(counts, "Int64"), "share": "Float64"})
+
+
+def clusters(hashes: Mapping[str, np.ndarray], max_distance: int = DEFAULT_MAX_DISTANCE) -> dict[str, np.ndarray]:
+    """Group the images of all splits into clusters of near-duplicates; one cluster id per image.
+
+    Two images share a cluster when a chain of near-duplicate pairs (each at most ``max_distance`` bits
+    apart, within a split or across splits) links them: typically one original photo and its edited
+    copies. An image with no near-duplicate is a cluster of its own. Chapter 08 uses the clusters to audit
+    the validation and test splits (:func:`cluster_leaks`).
+
+    Args:
+        hashes: :func:`image_hashes` per split, in split order, all with or all without ``variants``
+            (with variants, rotated and mirrored copies are linked too).
+        max_distance: Largest Hamming distance that links two images.
+
+    Returns:
+        ``{split: np.int64 array}``, the cluster id of each image of that split. Ids are shared across
+        splits and numbered from 0 in order of first appearance (split order, then image order).
+    """
+    if max_distance < 0:
+        raise ValueError(f"max_distance must be >= 0, not {max_distance}")
+    splits = list(hashes)
+    queries = [_as_query(hashes[s]) for s in splits]
+    if len({q.shape[1] for q in queries}) > 1:
+        raise ValueError("Give every split's hashes with variants, or every split's without.")
+    query = np.concatenate(queries) if queries else np.zeros((0, 1), dtype=np.uint64)
+    rows, cols = [], []
+    for start, block in _distance_blocks(query, query[:, 0], exclude_self=True):
+        r, c = np.nonzero(block <= max_distance)
+        rows.append(r + start)
+        cols.append(c)
+    label = _components(len(query), np.concatenate(rows or [[]]).astype(np.int64),
+                        np.concatenate(cols or [[]]).astype(np.int64))
+    ids = np.unique(label, return_inverse=True)[1].astype(np.int64).reshape(-1)
+    bounds = np.cumsum([0, *(len(q) for q in queries)])
+    return {s: ids[bounds[k]:bounds[k + 1]] for k, s in enumerate(splits)}
+
+
+def cluster_leaks(cluster_ids: Mapping[str, np.ndarray]) -> dict[str, list[int]]:
+    """The copies to drop so that no cluster spans splits: for each split after the first, its leaking images.
+
+    An image leaks when its cluster (:func:`clusters`) also holds an image of an earlier split: a
+    validation image whose cluster reaches into training, a test image whose cluster reaches into
+    training or validation. Dropping them keeps the first split (training) whole, so the models trained
+    on it need no retraining; their validation and test figures are then computed on images none of
+    whose near-copies they saw.
+
+    Returns:
+        ``{split: sorted indices into that split}`` for every split but the first.
+    """
+    splits = list(cluster_ids)
+    leaks: dict[str, list[int]] = {}
+    for k, split in enumerate(splits[1:], start=1):
+        earlier = np.concatenate([np.asarray(cluster_ids[s]) for s in splits[:k]])
+        leaks[split] = np.flatnonzero(np.isin(cluster_ids[split], earlier)).tolist()
+    return leaks
+
+
+def cluster_table(cluster_ids: Mapping[str, np.ndarray]) -> Any:
+    """The clusters that span more than one split, as a pandas DataFrame, one row per combination of splits.
+
+    Columns: ``clusters`` (how many span exactly those splits) and, per split, how many of its images
+    those clusters hold. Empty (no rows) when every cluster stays in one split.
+    """
+    import pandas as pd
+
+    splits = list(cluster_ids)
+    members: dict[int, dict[str, int]] = {}
+    for split in splits:
+        for cluster, count in zip(*np.unique(np.asarray(cluster_ids[split]), return_counts=True), strict=True):
+            members.setdefault(int(cluster), {})[split] = int(count)
+    rows: dict[str, dict[str, int]] = {}
+    for per_split in members.values():
+        if len(per_split) < 2:
+            continue
+        row = rows.setdefault(" + ".join(s for s in splits if s in per_split),
+                              {"clusters": 0, **{f"images in {s}": 0 for s in splits}})
+        row["clusters"] += 1
+        for split, count in per_split.items():
+            row[f"images in {split}"] += count
+    columns = ["clusters", *(f"images in {s}" for s in splits)]
+    order = sorted(rows, key=lambda name: (name.count("+"), [splits.index(s) for s in name.split(" + ")]))
+    return pd.DataFrame([rows[name] for name in order], index=pd.Index(order, name="splits spanned"),
+                        columns=columns, dtype="int64")
+
+
+def _components(n: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Connected components of the graph with ``n`` nodes and edges ``rows[i] - cols[i]``: each node's smallest member.
+
+    Labels start as the node's own index and only ever fall to the smallest label across an edge (then
+    follow chains of labels to their end), so at the end every edge joins two equal labels and each
+    label is the smallest node of its component. NumPy only, a few passes over the edges.
+    """
+    label = np.arange(n)
+    while True:
+        low = np.minimum(label[rows], label[cols])
+        new = label.copy()
+        for ends in (rows, cols, label[rows], label[cols]):  # the ends of each edge, and the nodes their labels name
+            np.minimum.at(new, ends, low)
+        while not np.array_equal(new[new], new):  # follow labels to the end of their chain
+            new = new[new]
+        if np.array_equal(new, label):
+            return label
+        label = new
 
 
 def find_images(folder: str | os.PathLike) -> list[Path]:

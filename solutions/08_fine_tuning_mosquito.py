@@ -1,8 +1,9 @@
 """Solutions to the exercises of 08 · Fine-tuning EfficientNetB0 on mosquitoes. Try them yourself first.
 
 Each ``# %% answer_N`` cell replaces the notebook's ``answer_N = None`` cell. The answers are computed
-from the notebook's own objects (``model``, ``hashes``, ``base``, ``bn_demo``), so they are right in every
-profile.
+from the notebook's own objects (``model``, ``hashes``, ``base``, ``bn_demo``, ``y_prob``, ``calibrated``,
+``cluster_ids``), so they are right in every profile. The notebook's self-checks grade them with the
+chapter's answer key, ``helpers/answer_keys/ch08.py``.
 ``tools/check_solutions.py`` runs the notebook with these cells pasted in and requires every self-check
 to print "correct".
 """
@@ -43,9 +44,23 @@ answer_4 = len(trainable_bn)
 print(bn_demo)
 answer_5 = int((~bn_demo["moving mean changed"]).sum())
 
-# %% [markdown] stretch 6
-# **6 (stretch, no self-check): four experiments with `PROFILE = "quick"` on a GPU.** Every choice below
-# is made on the validation accuracy; the test columns are read only for the model you keep.
+# %% answer_6
+# Why: none. Temperature scaling divides all the logits of an image by the same positive T; the largest
+# stays the largest, so every predicted class, and the accuracy, stay as they were (the notebook asserts
+# it). Only the probabilities move: closer together for T > 1, further apart for T < 1.
+answer_6 = int((y_prob.argmax(axis=1) != calibrated.argmax(axis=1)).sum())
+
+# %% answer_7
+# Why: a validation image leaks when its cluster also holds a training image; the cluster ids are shared
+# across splits, so it is a membership test of each validation id among the training ids. It is the
+# number duplicates.cluster_leaks(cluster_ids)["val"] lists (validation is compared with training only).
+answer_7 = int(np.isin(cluster_ids["val"], cluster_ids["train"]).sum())
+print(answer_7, "==", len(duplicates.cluster_leaks(cluster_ids)["val"]))
+
+# %% [markdown] stretch 8
+# **8 (stretch, no self-check): five experiments with `PROFILE = "quick"` on a GPU.** Every choice below
+# is made on the validation accuracy (the de-duplicated one where you have it); the test columns are read
+# only for the model you keep.
 #
 # - *How much to unfreeze.* In the settings cell, set `unfreeze_from="block4a"` (or `"block1a"` for almost
 #   the whole network) and run the notebook again. Compare the fine-tuned row of the table with the
@@ -64,6 +79,28 @@ answer_5 = int((~bn_demo["moving mean changed"]).sum())
 #   If the augmented model loses less on the de-duplicated test, it relies less on recognising
 #   near-copies of training images. With few epochs, augmentation may also just slow learning down:
 #   check the curves.
+# - *Split by cluster.* Pool the three splits and deal out whole clusters, about the same share of each
+#   class to each split (chapter 07's `splits.grouped_split`, with the cluster ids as the groups):
+#
+#   ```python
+#   from helpers import splits
+#
+#   files = [f for split in SPLITS for f in data.files[split]]
+#   labels = np.concatenate([data.labels[split] for split in SPLITS])
+#   groups = np.concatenate([cluster_ids[split] for split in SPLITS])
+#   rest, test_part = splits.grouped_split(labels, groups, fraction=0.2, seed=SEED)
+#   fit_part, val_part = splits.grouped_split(labels[rest], groups[rest], fraction=0.25, seed=SEED)
+#   parts = {"train": rest[fit_part], "val": rest[val_part], "test": test_part}
+#   regrouped = {split: pipeline.make_dataset([files[i] for i in part], labels[part], image_size=IMAGE_SIZE,
+#                                             batch_size=CFG["batch_size"], shuffle=split == "train", seed=SEED)
+#                for split, part in parts.items()}
+#   ```
+#
+#   Then build, train and fine-tune the model as above with these pipelines, and audit the new splits with
+#   `duplicates.leakage_report({split: [files[i] for i in part] for split, part in parts.items()})`: no
+#   image may have a near-twin in an earlier split. Expect the validation and test accuracies of the new
+#   split to be closer to the de-duplicated figures than to the figures as given. A cluster larger than
+#   a fifth of its class, or one that mixes classes, makes the shares uneven: look at the new counts.
 # - *Leakage in Fruits-360.*
 #
 #   ```python

@@ -2,8 +2,9 @@
 
 Each ``# %% answer_N`` cell replaces the notebook's ``answer_N = None`` cell. The answers are read off
 the notebook's own objects (``data``, ``majority``, ``base``, ``exported``, ``phone_scan``), so they are right for any
-folder, any profile and any backbone. ``tools/check_solutions.py`` runs the notebook with these cells
-pasted in and requires every self-check to print "correct".
+folder, any profile and any backbone. The notebook's self-checks grade them with the chapter's answer key,
+``helpers/answer_keys/ch09.py``; ``tools/check_solutions.py`` runs the notebook with these cells pasted in
+and requires every self-check to print "correct".
 """
 # ruff: noqa: F821  (the cells use the notebook's variables)
 

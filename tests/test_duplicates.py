@@ -255,3 +255,68 @@ def test_thumbnail_and_bits_match_the_hash():
         assert small.shape == shape and small.dtype == np.uint8
         assert bits.shape == (8, 8) and bits.dtype == bool
         assert int("".join("1" if b else "0" for b in bits.ravel()), 2) == dup.hash_image(im, method=method)
+
+
+# --- clusters of near-duplicates across splits -------------------------------------------------------
+
+
+FAR = [0xFFFFFFFF00000000, 0x00000000FFFFFFFF, 0xAAAAAAAAAAAAAAAA, 0x5555555555555555, 0xF0F0F0F0F0F0F0F0]
+
+
+def test_clusters_follow_chains_within_and_across_splits():
+    """train[0] ~ val[0] ~ test[0] is one cluster although train[0] and test[0] are 9 bits apart."""
+    hashes = {"train": np.array([0, FAR[0], FAR[1]], dtype=np.uint64),
+              "val": np.array([0b111, FAR[2]], dtype=np.uint64),
+              "test": np.array([0b111111111, FAR[3], FAR[1] ^ 0b11, FAR[4]], dtype=np.uint64)}
+    assert dup.hamming(hashes["train"][0], hashes["test"][0]) > THRESHOLD
+    ids = dup.clusters(hashes)
+    assert ids["train"].tolist() == [0, 1, 2]  # numbered in order of first appearance
+    assert ids["val"].tolist() == [0, 3]
+    assert ids["test"].tolist() == [0, 4, 2, 5]
+    assert dup.cluster_leaks(ids) == {"val": [0], "test": [0, 2]}
+    table = dup.cluster_table(ids)
+    assert table.index.tolist() == ["train + test", "train + val + test"]
+    assert table.loc["train + val + test"].tolist() == [1, 1, 1, 1]
+    assert table.loc["train + test", "images in test"] == 1 and table.loc["train + test", "clusters"] == 1
+    # a stricter threshold breaks the chain
+    strict = dup.clusters(hashes, max_distance=2)
+    assert strict["val"][0] != strict["train"][0] and dup.cluster_leaks(strict) == {"val": [], "test": [2]}
+
+
+def test_clusters_without_links_are_singletons_and_the_table_is_empty():
+    ids = dup.clusters({"train": np.array(FAR[:3], dtype=np.uint64), "test": np.array(FAR[3:], dtype=np.uint64)})
+    assert ids["train"].tolist() == [0, 1, 2] and ids["test"].tolist() == [3, 4]
+    assert dup.cluster_leaks(ids) == {"test": []}
+    assert dup.cluster_table(ids).empty
+    with pytest.raises(ValueError, match="variants"):
+        dup.clusters({"train": np.zeros(2, np.uint64), "test": np.zeros((2, 8), np.uint64)})
+
+
+def test_components_match_a_breadth_first_search():
+    rng = np.random.default_rng(0)
+    n = 300
+    rows, cols = rng.integers(0, n, 260), rng.integers(0, n, 260)  # many small components and long chains
+    label = dup._components(n, rows, cols)
+    neighbours = {i: set() for i in range(n)}
+    for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+        neighbours[r].add(c)
+        neighbours[c].add(r)
+    expected = np.full(n, -1)
+    for start in range(n):
+        if expected[start] >= 0:
+            continue
+        queue, expected[start] = [start], start  # start is the smallest node of its component
+        while queue:
+            for j in neighbours[queue.pop()]:
+                if expected[j] < 0:
+                    expected[j] = start
+                    queue.append(j)
+    np.testing.assert_array_equal(label, expected)
+
+
+def test_cluster_leaks_on_files_agree_with_the_leakage_report(leaky_dataset):
+    hashes = {s: dup.image_hashes(f, variants=True) for s, f in leaky_dataset.items()}
+    ids = dup.clusters(hashes)
+    assert dup.cluster_leaks(ids) == dup.leakage_report(leaky_dataset, hashes=hashes)["leaky"]
+    # train[1]+val[0], train[0]+test[1], val[2]+test[3], train[4]+test[4]
+    assert dup.cluster_table(ids)["clusters"].sum() == 4
