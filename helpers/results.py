@@ -30,7 +30,7 @@ _TRAINED: list[dict[str, Any]] = []
 def record_trained(entry: dict[str, Any]) -> None:
     """Add one trained model to the run log that :func:`save` writes out as ``trained_models``.
 
-    ``helpers.training`` calls it for every fit the course times (``timed_fit``, the zoo's heads), with
+    ``helpers.training`` calls it for every fit the course times (every ``training.Timer``), with
     what the model actually ran under: ``dtype_policy``, ``loss_scale``, ``strategy``, ``replicas`` and
     ``weight_copies``, read from the model at fit time, not from the environment. The log lives here
     (not in ``training``) so that collecting results never imports TensorFlow.

@@ -291,6 +291,8 @@ class ZooRow:
     test_accuracy: float
     metrics: dict[str, float] = field(repr=False)
     dtype_policy: str = "float32"
+    #: Class probabilities of every test image, in file order (for the error gallery); not written to results.
+    test_probabilities: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def article_trained(self) -> bool:
@@ -298,8 +300,9 @@ class ZooRow:
         return self.backbone in ARTICLE_TRAINED
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready values (times rounded)."""
+        """JSON-ready values (times rounded; the test probabilities left out)."""
         row = asdict(self)
+        row.pop("test_probabilities")
         for key in ("extract_seconds", "images_per_second", "head_seconds_per_epoch"):
             row[key] = round(float(row[key]), 3)
         return row
@@ -321,17 +324,22 @@ class ZooRow:
         return self.extract_seconds + epochs * self.head_seconds_per_epoch
 
 
-def make_row(name: str, features: Features, fit: training.FitResult, metrics: Mapping[str, float], *,
-             preprocess: str = "family", restored: bool = True, dtype_policy: str | None = None) -> ZooRow:
+def make_row(name: str, features: Features, history: keras.callbacks.History, metrics: Mapping[str, float], *,
+             seconds: float, preprocess: str = "family", restored: bool = True, dtype_policy: str | None = None,
+             test_probabilities: np.ndarray | None = None) -> ZooRow:
     """Summarise one backbone: size, parameters, speed, validation and test results.
 
-    ``fit`` is the head's :class:`~helpers.training.FitResult`. The validation figures are those of the
-    weights the head kept: with early stopping that restores the best weights (``restored=True``) the
-    best epoch (lowest validation loss), else the last epoch. ``dtype_policy`` is the Keras dtype policy
-    the backbone and head ran under (default: the global policy now).
+    ``history`` is what the head's ``fit`` returned and ``seconds`` how long that ``fit`` took (a
+    :class:`~helpers.training.Timer`'s ``seconds``). The validation figures are those of the weights the
+    head kept: with early stopping that restores the best weights (``restored=True``) the best epoch
+    (lowest validation loss), else the last epoch. ``dtype_policy`` is the Keras dtype policy the backbone
+    and head ran under (default: the global policy now). ``test_probabilities``, the head's predictions
+    for the test split, are kept on the row for chapter 06's error gallery. Chapter 06 calls it for the
+    backbone it trains by hand; :func:`run_backbone` for every other one.
     """
-    logs = fit.history.history
-    kept = int(np.argmin(logs["val_loss"])) if restored else len(logs["val_loss"]) - 1
+    logs = history.history
+    epochs = len(logs["val_loss"])
+    kept = int(np.argmin(logs["val_loss"])) if restored else epochs - 1
     return ZooRow(
         backbone=name,
         in_article=name in ARTICLE_BACKBONES,
@@ -344,13 +352,14 @@ def make_row(name: str, features: Features, fit: training.FitResult, metrics: Ma
         images_per_second=features.images_per_second,
         train_images=len(features.y["train"]),
         val_images=len(features.y["val"]),
-        head_epochs=fit.epochs,
-        head_seconds_per_epoch=fit.seconds / max(fit.epochs, 1),
+        head_epochs=epochs,
+        head_seconds_per_epoch=seconds / max(epochs, 1),
         val_accuracy=round(float(logs["val_accuracy"][kept]), 4),
         val_loss=round(float(logs["val_loss"][kept]), 4),
         test_accuracy=float(metrics["accuracy"]),
         metrics=dict(metrics),
         dtype_policy=dtype_policy or current_dtype_policy(),
+        test_probabilities=None if test_probabilities is None else np.asarray(test_probabilities),
     )
 
 
@@ -372,6 +381,10 @@ def run_backbone(
     verbose: int = 0,
 ) -> ZooRow:
     """The whole recipe for one backbone; returns its :class:`ZooRow` and frees the backbone.
+
+    Chapter 06 writes these steps out in Keras for the first backbone of its zoo (seed, extractor,
+    ``predict`` per split, head, ``fit`` with a :class:`~helpers.training.Timer`, evaluation), checks that
+    this function gives the same row for it, then calls it for every other backbone.
 
     Args:
         name: A key of :data:`helpers.models.BACKBONES`.
@@ -405,13 +418,12 @@ def run_backbone(
         callbacks=[keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=restore_best_weights),
                    timer],
     )
-    fit = training.FitResult(history, timer.seconds)
     # A direct call (no compiled predict function to trace): the head is one small layer.
     y_prob = keras.ops.convert_to_numpy(model(features.x["test"], training=False))
     metrics = evaluation.classification_metrics(features.y["test"], y_prob)
     policy = backbone_policy if backbone_policy == head_policy else f"backbone {backbone_policy}, head {head_policy}"
-    row = make_row(name, features, fit, metrics, preprocess=preprocess, restored=restore_best_weights,
-                   dtype_policy=policy)
+    row = make_row(name, features, history, metrics, seconds=timer.seconds, preprocess=preprocess,
+                   restored=restore_best_weights, dtype_policy=policy, test_probabilities=y_prob)
     del model, features
     free_memory()
     return row

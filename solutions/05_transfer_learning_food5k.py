@@ -1,7 +1,8 @@
 """Solutions to the exercises of 05 · Transfer learning on Food-5K. Try them yourself first.
 
 Each ``# %% answer_N`` cell replaces the notebook's ``answer_N = None`` cell. The answers use the
-notebook's own objects (``base``, ``CLASS_NAMES``, ``train_x``), so they are right in every profile.
+notebook's own objects (``base``, ``CLASS_NAMES``, ``train_x``, ``bn_demo``), so they are right in every
+profile; the self-checks grade them with the chapter's answer key (``helpers/answer_keys/ch05.py``).
 ``tools/check_solutions.py`` runs the notebook with these cells pasted in and requires every self-check
 to print "correct".
 """
@@ -39,12 +40,12 @@ answer_4 = (feature_dim + 1) * 256 + (256 + 1) * 2
 big_head = features.head_model(feature_dim, 2, head_units=256)
 big_head.compile(optimizer=keras.optimizers.Adam(learning_rate=LEARNING_RATE),
                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-big_start = time.perf_counter()
-big_head.fit(train_f, validation_data=val_f, epochs=20, verbose=0, shuffle=False)  # train_f shuffles itself
-big_seconds = time.perf_counter() - big_start
+big_timer = training.Timer()
+big_head.fit(train_f, validation_data=val_f, epochs=20, callbacks=[big_timer], shuffle=False,  # train_f shuffles
+             verbose=0)
 big_val = big_head.evaluate(val_f, verbose=0, return_dict=True)["accuracy"]
 small_val = head.evaluate(val_f, verbose=0, return_dict=True)["accuracy"]
-print(f"20 epochs in {big_seconds:.1f} s; validation accuracy: Dense 256 head {big_val:.4f}, "
+print(f"20 epochs in {big_timer.seconds:.1f} s; validation accuracy: Dense 256 head {big_val:.4f}, "
       f"one-layer head {small_val:.4f}")
 
 # %% answer_5

@@ -2,8 +2,9 @@
 
 Each ``# %% answer_N`` cell replaces the notebook's ``answer_N = None`` cell. Exercises 1 and 3 are
 read off the notebook's own rows of the zoo table (``rows``, ``best``), so they are right whatever
-backbones and data the run used; exercises 2 and 4 are arithmetic. ``tools/check_solutions.py`` runs the
-notebook with these cells pasted in and requires every self-check to print "correct".
+backbones and data the run used; exercises 2 and 4 are arithmetic. The self-checks grade them with the
+chapter's answer key (``helpers/answer_keys/ch06.py``). ``tools/check_solutions.py`` runs the notebook
+with these cells pasted in and requires every self-check to print "correct".
 """
 # ruff: noqa: F821  (the cells use the notebook's variables)
 
@@ -76,9 +77,11 @@ print(f"difference {gap:.4f}, two standard errors {two_se:.4f}")
 #                                    weights=CFG["weights"], augmentation=flip)
 # flipped.compile(optimizer=keras.optimizers.Adam(learning_rate=CFG["learning_rate"]),
 #                 loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-# flip_fit = training.timed_fit(flipped, train_images, validation_data=val_images, epochs=CFG["epochs"],
-#                               callbacks=training.standard_callbacks(patience=CFG["patience"]))
-# print(f"{flip_fit.seconds / flip_fit.epochs:.1f} s per epoch, against "
+# flip_timer = training.Timer()
+# flip_history = flipped.fit(train_images, validation_data=val_images, epochs=CFG["epochs"],
+#                            callbacks=[*training.standard_callbacks(patience=CFG["patience"]), flip_timer],
+#                            shuffle=False, verbose=training.fit_verbosity())
+# print(f"{flip_timer.seconds / flip_timer.epochs:.1f} s per epoch, against "
 #       f"{best.head_seconds_per_epoch:.2f} s for the head on cached features")
 # ```
 #

@@ -34,6 +34,33 @@ def test_feature_extractor_is_the_frozen_part_up_to_the_pooling(transfer):
         features.feature_extractor(model, "no_such_layer")
 
 
+@pytest.mark.parametrize("name, family", [("ResNet50", keras.applications.resnet50),
+                                          ("ResNet50V2", keras.applications.resnet_v2)])
+def test_transfer_model_and_its_extractor_are_the_keras_recipe_chapter_05_writes_out(name, family):
+    """Chapter 05 writes the model with keras.applications (include_top=False, pooling="avg"), the family's own
+    preprocess_input and base.trainable = False, then asserts that models.transfer_model is the same model;
+    its feature extractor must give the written-out backbone's pooled features. At 64 px both backbones end
+    on 2x2 maps, so the pooling is tested too (at 32 px it would see a single position)."""
+    size = 64
+    base = getattr(keras.applications, name)(include_top=False, weights=None, input_shape=(size, size, 3),
+                                             pooling="avg")
+    base.trainable = False
+    inputs = keras.Input(shape=(size, size, 3))
+    x = base(family.preprocess_input(inputs), training=False)
+    outputs = keras.layers.Dense(2, activation="softmax", dtype="float32")(keras.layers.Dropout(0.2)(x))
+    written = keras.Model(inputs, outputs)
+    model, helper_base = models.transfer_model(name, 2, image_size=size, weights=None)
+    model.set_weights(written.get_weights())  # the same numbers: both were built with random weights
+    x = np.random.default_rng(3).uniform(0, 255, (4, size, size, 3)).astype("float32")
+    np.testing.assert_allclose(np.asarray(model(x, training=False)), np.asarray(written(x, training=False)),
+                               rtol=1e-5, atol=1e-6)
+    assert models.count_params(model) == models.count_params(written) and not helper_base.trainable
+    pooled = np.asarray(base(family.preprocess_input(x.copy()), training=False))
+    assert np.abs(pooled).mean() > 1e-3, "random features of a usable size (MobileNetV2's are about 1e-12)"
+    np.testing.assert_allclose(np.asarray(features.feature_extractor(model)(x, training=False)), pooled,
+                               rtol=1e-4, atol=1e-4)
+
+
 def test_extract_features_keeps_labels_paired_on_a_reshuffling_dataset(transfer):
     model, _ = transfer
     extractor = features.feature_extractor(model)

@@ -15,7 +15,7 @@ matplotlib.use("Agg")
 
 from matplotlib.figure import Figure  # noqa: E402
 
-from helpers import datasets, models, training, zoo  # noqa: E402
+from helpers import datasets, evaluation, models, training, zoo  # noqa: E402
 
 
 def pooling_extractor(size: int = 8) -> keras.Model:
@@ -178,10 +178,10 @@ def test_make_row_reads_the_best_epoch():
                          {"train": 1.0, "val": 0.5, "test": 0.5}, image_size=96, params=1234)
     history = keras.callbacks.History()
     history.history = {"val_loss": [0.9, 0.4, 0.6], "val_accuracy": [0.5, 0.8, 0.9], "loss": [1, 0.5, 0.3]}
-    r = zoo.make_row("ResNet101V2", feats, training.FitResult(history, 0.3), {"accuracy": 0.75})
+    r = zoo.make_row("ResNet101V2", feats, history, {"accuracy": 0.75}, seconds=0.3)
     assert (r.val_accuracy, r.val_loss, r.head_epochs) == (0.8, 0.4, 3)
-    assert r.dtype_policy == "float32"
-    last = zoo.make_row("ResNet101V2", feats, training.FitResult(history, 0.3), {"accuracy": 0.75},
+    assert r.dtype_policy == "float32" and r.test_probabilities is None
+    last = zoo.make_row("ResNet101V2", feats, history, {"accuracy": 0.75}, seconds=0.3,
                         preprocess="divide_255", restored=False, dtype_policy="mixed_float16")
     assert (last.val_accuracy, last.val_loss, last.preprocess, last.dtype_policy) == (0.9, 0.6, "divide_255",
                                                                                      "mixed_float16")
@@ -189,7 +189,22 @@ def test_make_row_reads_the_best_epoch():
     assert r.images == 13 and r.images_per_second == pytest.approx(6.5)
     assert r.head_seconds_per_epoch == pytest.approx(0.1) and r.test_accuracy == 0.75
     json.dumps(r.as_dict())
-    assert not zoo.make_row("ConvNeXtTiny", feats, training.FitResult(history, 0.3), {"accuracy": 0.7}).in_article
+    assert not zoo.make_row("ConvNeXtTiny", feats, history, {"accuracy": 0.7}, seconds=0.3).in_article
+
+
+def test_rows_keep_the_test_probabilities_for_the_gallery_but_not_in_the_results_file():
+    """Chapter 06 shows the winner's most confidently wrong test images from its row's probabilities."""
+    feats = zoo.Features({"train": np.zeros((4, 2)), "val": np.zeros((2, 2)), "test": np.zeros((3, 2))},
+                         {"train": np.zeros(4), "val": np.zeros(2), "test": np.zeros(3)}, {"train": 1.0})
+    history = keras.callbacks.History()
+    history.history = {"val_loss": [0.5], "val_accuracy": [0.5], "loss": [0.7]}
+    probabilities = [[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]
+    r = zoo.make_row("VGG16", feats, history, {"accuracy": 2 / 3}, seconds=0.1, test_probabilities=probabilities)
+    np.testing.assert_array_equal(r.test_probabilities, probabilities)
+    as_dict = r.as_dict()
+    assert "test_probabilities" not in as_dict and as_dict["backbone"] == "VGG16"
+    json.dumps(as_dict)
+    assert "test_probabilities" not in repr(r)
 
 
 def test_cost_estimates():
@@ -214,6 +229,59 @@ def test_run_backbone_on_the_sample(tmp_path):
     assert r.train_images == len(data.files["train"]) and r.images == sum(len(f) for f in data.files.values())
     assert 1 <= r.head_epochs <= 2 and 0 <= r.test_accuracy <= 1 and "accuracy" in r.metrics
     assert r.extract_seconds > 0 and r.images_per_second > 0
+    assert r.test_probabilities.shape == (len(data.files["test"]), data.num_classes)
+    right = np.mean(r.test_probabilities.argmax(1) == np.asarray(data.labels["test"]))
+    assert r.test_accuracy == pytest.approx(right, abs=1e-4)  # metrics are rounded to 4 decimals
+    zoo.free_memory()
+
+
+def small_extractor(name, *, image_size=None, weights=None, preprocess="family") -> keras.Model:
+    """A stand-in for zoo.feature_extractor: a tiny frozen random convolution, pooled (built in a blink)."""
+    inputs = keras.Input((image_size, image_size, 3), name="image")
+    x = keras.layers.Rescaling(1 / 255, name="preprocess")(inputs)
+    x = keras.layers.Conv2D(8, 3, activation="relu", name="conv")(x)
+    model = keras.Model(inputs, keras.layers.GlobalAveragePooling2D(name="pool")(x), name=f"{name}_features")
+    model.trainable = False
+    return model
+
+
+def test_run_backbone_equals_the_steps_chapter_06_writes_out(tmp_path, monkeypatch):
+    """Chapter 06 trains its first backbone by hand (seed, extractor, predict per split, head, fit), then checks
+    that run_backbone gives the same row; on a CPU with the same seed it must, to the last rounded digit."""
+    monkeypatch.setattr(zoo, "feature_extractor", small_extractor)
+    root = datasets.make_sample("intel", tmp_path / "intel", images_per_class=6)
+    data = datasets.load("intel", root, image_size=(32, 32), batch_size=8, seed=0, cache=False)
+    settings = dict(image_size=32, weights=None, epochs=3, batch_size=16, learning_rate=1e-2, patience=3,
+                    restore_best_weights=True, preprocess="divide_255", head="course", seed=1)
+    keras.utils.set_random_seed(1)
+    extractor = zoo.feature_extractor("MobileNetV2", image_size=32, weights=None, preprocess="divide_255")
+    splits = zoo.extraction_splits(data, 32, 16)
+    x = {split: extractor.predict(ds, verbose=0).astype("float32") for split, ds in splits.items()}
+    y = {split: np.asarray(data.labels[split], dtype="int32") for split in splits}
+    feats = zoo.Features(x, y, {split: 1.0 for split in splits}, image_size=32, params=0)
+    mean = x["train"].mean(axis=0, dtype="float64")
+    spread = ((x["train"] - mean) ** 2).mean()
+    head = keras.Sequential([
+        keras.Input(shape=(feats.dim,), name="features"),
+        keras.layers.Normalization(mean=mean, variance=np.full_like(mean, spread), name="centre_scale"),
+        keras.layers.Dropout(0.2, name="head_dropout"),
+        keras.layers.Dense(data.num_classes, activation="softmax", dtype="float32", name="predictions"),
+    ], name="head")
+    head.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-2), loss="sparse_categorical_crossentropy",
+                 metrics=["accuracy"])
+    timer = training.Timer()
+    history = head.fit(feats.dataset("train", 16, shuffle=True, seed=1), validation_data=feats.dataset("val", 16),
+                       epochs=3, callbacks=[keras.callbacks.EarlyStopping(patience=3, restore_best_weights=True),
+                                            timer], shuffle=False, verbose=0)
+    y_prob = head.predict(x["test"], verbose=0)
+    ours = zoo.make_row("MobileNetV2", feats, history, evaluation.classification_metrics(y["test"], y_prob),
+                        seconds=timer.seconds, preprocess="divide_255", test_probabilities=y_prob)
+    del extractor, head
+    zoo.free_memory()
+    helper = zoo.run_backbone("MobileNetV2", data, **settings)
+    for name in ("head_epochs", "val_accuracy", "val_loss", "test_accuracy", "feature_dim", "preprocess"):
+        assert getattr(ours, name) == getattr(helper, name), name
+    np.testing.assert_allclose(ours.test_probabilities, helper.test_probabilities, rtol=1e-5, atol=1e-6)
     zoo.free_memory()
 
 
