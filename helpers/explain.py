@@ -131,7 +131,12 @@ def grad_cam(
     For each image: take the feature maps ``A`` of a convolution layer (default: the last one) and the
     gradient of the class score (the logit) with respect to them; average that gradient over space to get
     one weight per channel (how much the channel pushes the class up); sum the channels with those
-    weights, keep the positive part (ReLU), and scale to [0, 1]. The map is then resized to the input.
+    weights, keep the positive part (ReLU), resize the map to the input, and scale it to [0, 1].
+
+    Chapter 04 writes the plain case out with ``tf.GradientTape`` (a model whose last layer is a ``Dense``
+    softmax, the predicted class) and checks it gives the same maps as this function, which adds the default
+    layer, ``class_index``, one-unit sigmoid heads and heads that are not a ``Dense`` softmax;
+    ``tests/test_explain.py`` holds the same written-out version as the reference.
 
     Args:
         model: A flat functional model (see the module docstring).

@@ -2,7 +2,8 @@
 
 Each ``# %% answer_N`` cell replaces the notebook's ``answer_N = None`` cell. The answers are computed
 from the notebook's own settings and objects (``CFG``, ``SIZE``, ``y_true``, ``y_prob``, ``model``,
-``test_ds``, ``split``), so they are right in every profile and with either ``RECIPE``.
+``right``, ``wrong``, ``test_ds``, ``split``), so they are right in every profile and with either ``RECIPE``;
+the notebook's checks grade them with the answer key in ``helpers/answer_keys/ch04.py``.
 ``tools/check_solutions.py`` runs the notebook with these cells pasted in and requires every self-check
 to print "correct".
 """
@@ -28,7 +29,9 @@ answer_3 = int(np.count_nonzero(predicted_classes != y_true))
 
 # %% answer_4
 # Why: with two classes the class the model did not choose is 1 minus the predicted one. Grad-CAM for it
-# shows where the evidence for that class lies (for a wrong prediction, that is the true class).
+# shows where the evidence for that class lies (for a wrong prediction, that is the true class). The
+# notebook's grad_cam_by_hand always explains the predicted class; explain.grad_cam takes class_index=
+# (in grad_cam_by_hand it would replace `predicted` in tf.gather).
 case = wrong[0] if len(wrong) else right[0]
 chosen = int(y_prob[case].argmax())
 not_chosen = 1 - chosen

@@ -99,6 +99,58 @@ def test_grad_cam_shape_and_range_on_a_scratch_cnn():
     assert explain.grad_cam(model, x, layer_name="block1_conv2", class_index=[0, 1, 0]).shape == (3, 32, 32)
 
 
+def plain_grad_cam(model: keras.Model, images: np.ndarray, conv_layer: str) -> np.ndarray:
+    """Grad-CAM as chapter 04 writes it out (keras.io's recipe, for a batch): the reference for the helper."""
+    head = model.get_layer("predictions")
+    grad_model = keras.Model(model.input, [model.get_layer(conv_layer).output, head.input])
+    with tf.GradientTape() as tape:
+        conv_maps, features = grad_model(images, training=False)
+        logits = tf.matmul(tf.cast(features, "float32"), head.kernel) + head.bias
+        score = tf.gather(logits, tf.argmax(logits, axis=-1), batch_dims=1)
+    grads = tape.gradient(score, conv_maps)
+    conv_maps, grads = tf.cast(conv_maps, "float32"), tf.cast(grads, "float32")
+    weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
+    cam = tf.nn.relu(tf.reduce_sum(weights * conv_maps, axis=-1, keepdims=True))
+    cam = tf.image.resize(cam, images.shape[1:3])[..., 0]
+    return tf.math.divide_no_nan(cam, tf.reduce_max(cam, axis=(1, 2), keepdims=True)).numpy()
+
+
+def test_grad_cam_equals_the_version_chapter_04_writes_out():
+    """The helper computes what the notebook's ~15 lines compute, on a batch, for the last or an earlier layer."""
+    keras.utils.set_random_seed(5)  # with these weights, 20 to 50 % of each weighted sum is negative: ReLU matters
+    model = models.scratch_cnn((32, 32, 3), 2, filters=(8, 16), convs_per_block=2, dense=(16,))
+    x = np.random.default_rng(5).uniform(0, 255, (6, 32, 32, 3)).astype("float32")
+    for layer in ("block2_conv2", "block1_conv2"):
+        expected = plain_grad_cam(model, x, layer)
+        assert ((expected > 0.05) & (expected < 0.95)).any()  # maps with structure, not all 0 or all 1
+        np.testing.assert_allclose(explain.grad_cam(model, x, layer_name=layer), expected, atol=1e-5)
+    both = np.stack([bars("v", "h"), bars("h", "v"), bars("v", None)])  # evidence against the class, too
+    np.testing.assert_allclose(explain.grad_cam(bar_detector_model(), both),
+                               plain_grad_cam(bar_detector_model(), both, "conv"), atol=1e-5)
+
+
+def test_grad_cam_in_mixed_precision_matches_float32(restore_policy):
+    """Under mixed_float16 (chapter 04 on a tensor-core GPU) the maps are float16, the scores and sums float32:
+    the heat maps are those of the same weights in float32, to float16's precision."""
+    keras.utils.set_random_seed(6)
+    full = models.scratch_cnn((32, 32, 3), 2, filters=(4, 8), convs_per_block=2, dense=(8, 8))
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    mixed = models.scratch_cnn((32, 32, 3), 2, filters=(4, 8), convs_per_block=2, dense=(8, 8))
+    mixed.set_weights(full.get_weights())
+    assert mixed.get_layer("block2_conv2").compute_dtype == "float16"
+    x = np.random.default_rng(6).uniform(0, 255, (4, 32, 32, 3)).astype("float32")
+    heat = explain.grad_cam(mixed, x)
+    assert heat.dtype == np.float32 and np.isfinite(heat).all()
+    np.testing.assert_allclose(heat, explain.grad_cam(full, x), atol=0.03)
+    np.testing.assert_allclose(plain_grad_cam(mixed, x, "block2_conv2"), heat, atol=1e-5)
+
+
+@pytest.fixture
+def restore_policy():
+    yield
+    keras.mixed_precision.set_global_policy("float32")
+
+
 @pytest.mark.parametrize("activation", ["softmax", "sigmoid"])
 def test_grad_cam_points_at_the_class_evidence(activation):
     model = bar_detector_model(activation)
