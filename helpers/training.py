@@ -12,7 +12,6 @@ import json
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -116,43 +115,12 @@ def resumable(backup: str | os.PathLike | None,
             keras.callbacks.BackupAndRestore(backup_dir=str(backup), delete_checkpoint=True)]
 
 
-@dataclass
-class FitResult:
-    """What :func:`timed_fit` returns: Keras' history plus the wall time of training."""
-
-    history: keras.callbacks.History
-    seconds: float
-
-    @property
-    def epochs(self) -> int:
-        return len(self.history.history.get("loss", []))
-
-
 def backup_dir(results_dir: str | os.PathLike, run: str, profile: str) -> str | None:
     """Where a ``quick``/``full`` run keeps its resume checkpoints (``None`` for ``smoke``, which is seconds long).
 
     On Colab, point ``RESULTS_DIR`` at Google Drive to survive a disconnect.
     """
     return None if profile == "smoke" else os.path.join(results_dir, "checkpoints", run)
-
-
-def timed_fit(model: keras.Model, train, *, validation_data, epochs: int, callbacks=None,
-              backup: str | os.PathLike | None = None, **kwargs) -> FitResult:
-    """``model.fit`` with the course's progress output, timed; returns a :class:`FitResult`.
-
-    With ``backup`` (a folder), training is resumable: a checkpoint is written after every epoch,
-    and running the same cell again after a disconnect or a crash continues from the last finished
-    epoch instead of starting over (``keras.callbacks.BackupAndRestore`` for the weights, the optimizer
-    and the epoch; :class:`ResumeState` for what it forgets: early stopping's best weights and patience,
-    the learning-rate schedule's counters and the history so far). A resumed run therefore ends exactly as
-    an uninterrupted one: same epochs, same restored weights, same history. The folder is removed when
-    training finishes.
-    """
-    timer = Timer()
-    callbacks = [*(callbacks or []), *resumable(backup, list(callbacks or [])), timer]
-    history = model.fit(train, validation_data=validation_data, epochs=epochs, callbacks=callbacks,
-                        verbose=fit_verbosity(), shuffle=False, **kwargs)  # the dataset shuffles itself
-    return FitResult(history, timer.seconds)
 
 
 class ResumeState(keras.callbacks.Callback):
@@ -164,7 +132,7 @@ class ResumeState(keras.callbacks.Callback):
     epochs before the interruption. A run interrupted after its best epoch would then end with worse
     "best" weights than an uninterrupted one. This callback saves that state in ``backup`` after every
     epoch and puts it back when training resumes. It must come after the callbacks it watches and before
-    ``BackupAndRestore`` (:func:`timed_fit` orders them so). Chapter 02 explains resuming; ``tests/test_training.py``
+    ``BackupAndRestore`` (:func:`resumable` orders them so). Chapter 02 explains resuming; ``tests/test_training.py``
     interrupts a run after its best epoch and checks it ends as the uninterrupted one.
     """
 

@@ -1,10 +1,20 @@
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import keras
 import numpy as np
 import tensorflow as tf
 
 from helpers import training
+
+
+def fit(model, ds, *, epochs, backup=None, callbacks=()):
+    """What every chapter writes: ``model.fit`` with its callbacks, ``resumable(...)``, and a Timer last."""
+    callbacks, timer = list(callbacks), training.Timer()
+    history = model.fit(ds, validation_data=ds, epochs=epochs, verbose=0,
+                        callbacks=[*callbacks, *training.resumable(backup, callbacks), timer])
+    return SimpleNamespace(history=history, seconds=timer.seconds, epochs=timer.epochs)
 
 
 def test_fit_verbosity(monkeypatch):
@@ -23,7 +33,7 @@ def test_standard_callbacks_restore_best_weights():
     assert len(training.standard_callbacks(reduce_lr=False)) == 1
 
 
-def test_timed_fit_times_and_counts_epochs(monkeypatch):
+def test_timer_times_and_counts_epochs(monkeypatch):
     monkeypatch.setenv("COURSE_BATCH", "1")
     keras.utils.set_random_seed(0)
     x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
@@ -31,7 +41,7 @@ def test_timed_fit_times_and_counts_epochs(monkeypatch):
     ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(8)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.1), loss="sparse_categorical_crossentropy")
-    result = training.timed_fit(model, ds, validation_data=ds, epochs=3)
+    result = fit(model, ds, epochs=3)
     assert result.epochs == 3 and result.seconds > 0
     assert result.history.history["loss"][-1] < result.history.history["loss"][0]
 
@@ -63,7 +73,7 @@ def test_interrupted_training_resumes_where_it_stopped(tmp_path, monkeypatch):
     model, ds = _tiny_problem()
     backup = tmp_path / "backup"
     try:
-        training.timed_fit(model, ds, validation_data=ds, epochs=4, backup=backup, callbacks=[_DisconnectDuring(1)])
+        fit(model, ds, epochs=4, backup=backup, callbacks=[_DisconnectDuring(1)])
     except ConnectionAbortedError:
         pass
     else:
@@ -72,7 +82,7 @@ def test_interrupted_training_resumes_where_it_stopped(tmp_path, monkeypatch):
     fresh, _ = _tiny_problem()  # a new kernel: the model object is rebuilt from scratch
     trained = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: seen.append(epoch))
     seen: list[int] = []
-    result = training.timed_fit(fresh, ds, validation_data=ds, epochs=4, backup=backup, callbacks=[trained])
+    result = fit(fresh, ds, epochs=4, backup=backup, callbacks=[trained])
     assert seen == [1, 2, 3], "resumes at epoch 2 (index 1) and ends at the same count"
     assert result.history.epoch == [0, 1, 2, 3], "the history includes the epoch before the interruption"
     assert not backup.exists(), "the checkpoint is removed once training finished"
@@ -81,7 +91,7 @@ def test_interrupted_training_resumes_where_it_stopped(tmp_path, monkeypatch):
 def test_uninterrupted_run_has_the_same_epoch_count(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_BATCH", "1")
     model, ds = _tiny_problem()
-    result = training.timed_fit(model, ds, validation_data=ds, epochs=4, backup=tmp_path / "b")
+    result = fit(model, ds, epochs=4, backup=tmp_path / "b")
     assert result.history.epoch == [0, 1, 2, 3]
 
 
@@ -105,7 +115,7 @@ def _scripted_run(backup, disconnect_at=None):
     stop = keras.callbacks.EarlyStopping(monitor="val_score", mode="min", patience=2, restore_best_weights=True)
     plateau = keras.callbacks.ReduceLROnPlateau(monitor="val_score", mode="min", patience=1, factor=0.5)
     callbacks = [_Scripted(), stop, plateau] + ([_DisconnectDuring(disconnect_at)] if disconnect_at is not None else [])
-    result = training.timed_fit(model, ds, validation_data=ds, epochs=6, backup=backup, callbacks=callbacks)
+    result = fit(model, ds, epochs=6, backup=backup, callbacks=callbacks)
     return model, result
 
 
@@ -125,7 +135,7 @@ def test_resumed_run_ends_exactly_as_an_uninterrupted_one(tmp_path, monkeypatch)
     model, ds = _tiny_problem()
     stop = keras.callbacks.EarlyStopping(monitor="val_score", mode="min", patience=2, restore_best_weights=True)
     plateau = keras.callbacks.ReduceLROnPlateau(monitor="val_score", mode="min", patience=1, factor=0.5)
-    result = training.timed_fit(model, ds, validation_data=ds, epochs=6, backup=tmp_path / "cut",
+    result = fit(model, ds, epochs=6, backup=tmp_path / "cut",
                                 callbacks=[_Scripted(), stop, plateau])
     assert result.history.epoch == ref_result.history.epoch
     assert result.history.history["loss"] == ref_result.history.history["loss"]
@@ -137,14 +147,14 @@ def test_resumed_run_ends_exactly_as_an_uninterrupted_one(tmp_path, monkeypatch)
 
 
 def test_every_fit_is_recorded_with_what_the_model_ran_under(monkeypatch):
-    """A Timer among a fit's callbacks (timed_fit and zoo.run_backbone add one) adds the model to the run log:
+    """A Timer among a fit's callbacks (every fit in the course has one) adds the model to the run log:
     its dtype policy, loss scaling and strategy, read from the model, not from the environment."""
     from helpers import results
 
     monkeypatch.setenv("COURSE_BATCH", "1")
     results.clear_trained()
     model, ds = _tiny_problem()
-    training.timed_fit(model, ds, validation_data=ds, epochs=2)
+    fit(model, ds, epochs=2)
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
         mixed, _ = _tiny_problem()
@@ -176,7 +186,7 @@ ds = tf.data.Dataset.from_tensor_slices((x, np.arange(16) % 2)).batch(8)
 def train(name):
     model = models.scratch_cnn((16, 16, 3), 2, filters=(4,), dense=(8,), name=name)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    training.timed_fit(model, ds, validation_data=ds, epochs=1)
+    model.fit(ds, validation_data=ds, epochs=1, verbose=0, callbacks=[training.Timer()])
 
 train("before")
 keras.backend.clear_session()  # drops the policy and the strategy (chapter 06's bug)

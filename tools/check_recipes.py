@@ -44,7 +44,7 @@ def check_record(record: dict, *, precision: str, replicas: int, strategy: str |
     trained = record["trained_models"]
     problems = []
     if not trained and not name.startswith(tuple(untrained)):
-        problems.append(f"{name}: no trained model was recorded (does it train outside training.timed_fit?)")
+        problems.append(f"{name}: no trained model was recorded (a fit without training.Timer()?)")
     if record.get("precision") != precision:
         problems.append(f"{name}: the set-up cell chose {record.get('precision')}, the run asked for {precision}")
     if record.get("replicas", 1) != replicas:
