@@ -293,15 +293,22 @@ def _fruits_07(profile: str, recipe: str, side: int, rule: Rule) -> list[Cache]:
     """
     counts = split_counts("fruits360", profile)
     size = rule(catalog.FRUITS360.image_size, _square(side))
-    caps = {"smoke": {"train": 14, "val": 4}, "quick": {"train": 100, "val": 25}}.get(profile)
+    caps = {"smoke": {"train": 14, "val": 4, "random_val": 4},
+            "quick": {"train": 100, "val": 25, "random_val": 25}}.get(profile)
     k = classes("fruits360", profile)
-    train_val = {split: min(counts[split], k * caps[split]) if caps else counts[split] for split in ("train", "val")}
+    # The notebook holds out whole rotation series (about 20 %) and a random 20 % of the training series' frames
+    # (random_val, to show what a random split reports): uncapped, the three are the whole Training folder.
+    kept, random_part = _carve(counts["train"], 0.2)
+    counts = {**counts, "train": kept, "random_val": random_part}
+    split_sizes = {split: min(counts[split], k * caps[split]) if caps else counts[split]
+                   for split in ("train", "val", "random_val")}
     place = "memory" if caps else "auto"  # the capping cell rebuilds with make_dataset(cache=True)
     test = Cache("test", counts["test"], size)
     if recipe == "article":
-        return [Cache("whole Training folder", train_val["train"] + train_val["val"], size, shuffled=True), test]
-    return [Cache("train", train_val["train"], size, place=place, shuffled=True),
-            Cache("val", train_val["val"], size, place=place), test]
+        return [Cache("whole Training folder", sum(split_sizes.values()), size, shuffled=True), test]
+    return [Cache("train", split_sizes["train"], size, place=place, shuffled=True),
+            Cache("val", split_sizes["val"], size, place=place),
+            Cache("random_val", split_sizes["random_val"], size, place=place), test]
 
 
 def _folder_09(profile: str, recipe: str, side: int, rule: Rule) -> list[Cache]:
@@ -335,7 +342,7 @@ _MOSQUITO_ARTICLE = articles.get("mosquito").recipe["image_size"]
 CHAPTERS: dict[str, Chapter] = {c.number: c for c in (
     Chapter("00", "intel", {"course": {"smoke": 96, "quick": 160, "full": 160}},
             ('SIZE = {"smoke": 96, "quick": 160, "full": 160}[PROFILE]', 'DATASETS = ["intel",',
-             "model, data.train, backup="),
+             "history = model.fit(\n    data.train,"),
             lambda p, r, side, rule: _loaded("intel", p, side, rule)),
     Chapter("01", "intel", {"course": {"smoke": 0, "quick": 0, "full": 0}},
             ("intel.files[\"test\"]",), _nothing),
@@ -364,7 +371,7 @@ CHAPTERS: dict[str, Chapter] = {c.number: c for c in (
                                 "article": {"smoke": 96, "quick": 150, "full": _FRUITS_ARTICLE}},
             ('"smoke": dict(image_size=128,', '"quick": dict(image_size=150,', '"full": dict(image_size=299,',
              '"smoke": dict(image_size=96,', '"full": dict(image_size=S["image_size"]',
-             "per_class=dict(train=14, val=4)", "per_class=dict(train=100, val=25)"),
+             "per_class=dict(train=14, val=4, random_val=4)", "per_class=dict(train=100, val=25, random_val=25)"),
             _fruits_07),
     Chapter("08", "mosquito", {"course": {"smoke": 64, "quick": 224, "full": 224},
                                "article": {"smoke": 64, "quick": _MOSQUITO_ARTICLE, "full": _MOSQUITO_ARTICLE}},

@@ -2,20 +2,22 @@
 
 Each ``# %% answer_N`` cell replaces the notebook's ``answer_N = None`` cell. The answers are computed
 from the notebook's own objects (``base``, ``tuned``, ``data``, ``sample_images``, ``to_backbone``,
-``bn_demo``), so they are right in every profile, whatever the image size and the number of classes.
+``bn_demo``, ``fruits360_series``), so they are right in every profile, whatever the image size and the
+number of classes.
 ``tools/check_solutions.py`` runs the notebook (course recipe) with these cells pasted in and requires
 every self-check to print "correct".
 """
 # ruff: noqa: F821  (the cells use the notebook's variables)
 
 # %% answer_1
-# Why: before the cut only the head trained; the unfrozen blocks added their own trainable tensors. The
-# backbone had none before unfreeze_top, so what it holds now is exactly what unfreezing added: the
+# Why: before the cut only the head trained; the unfrozen blocks added their own trainable tensors, the
 # kernels of the convolutions after mixed8 (they have no bias, and BatchNormalization stays frozen).
+# `tuned` holds the model's counts from before and after the loop; the difference is what unfreezing
+# added. Cross-check: the backbone had no trainable tensor before the loop, so it now holds exactly those.
 # (With RECIPE = "article" nothing was frozen, so unfreezing added nothing: the answer there is 0.)
-answer_1 = len(base.trainable_weights)
+answer_1 = tuned["trainable_weights_after"] - tuned["trainable_weights_before"]
 print(f"trainable tensors of the whole model: {tuned['trainable_weights_before']} -> "
-      f"{tuned['trainable_weights_after']}; of the backbone now: {answer_1}")
+      f"{tuned['trainable_weights_after']}; of the backbone now: {len(base.trainable_weights)}")
 
 # %% answer_2
 # Why: the feature maps are what the base outputs, (batch, height, width, channels). Running one
@@ -46,24 +48,36 @@ print(f"{answer_4} BatchNormalization layers in the unfrozen blocks, all frozen:
 answer_5 = int(bn_demo["moving mean changed"].sum())
 print(bn_demo.groupby("bn.trainable")["moving mean changed"].sum())
 
-# %% [markdown] stretch 6
-# **6 (stretch, no self-check): how much to unfreeze.** Phase 2 changes the weights, so start each
+# %% answer_6
+# Why: a series is a class folder plus the prefix of the file names (`fruits360_series`). Collect the
+# series of each split and count those in both. Every test series of the sample (and of `Apple 10` in the
+# real 100x100 branch) has frames in training: the test folder's frames interleave with the training
+# folder's, film by film. (Compare: the held-out validation series share none with training.)
+train_series_set = {fruits360_series(path) for path in data.files["train"]}
+test_series_set = {fruits360_series(path) for path in data.files["test"]}
+answer_6 = len(train_series_set & test_series_set)
+print(f"{answer_6} of the test set's {len(test_series_set)} series also have frames in training")
+
+# %% [markdown] stretch 7
+# **7 (stretch, no self-check): how much to unfreeze.** Phase 2 changes the weights, so start each
 # variant from the phase-1 weights: save them right after phase 1 (`model.save_weights("phase1.weights.h5")`),
-# and before each variant load them back, unfreeze and compile again:
+# and before each variant load them back, unfreeze with the helper (it does what the notebook's loop did,
+# whatever was unfrozen before) and compile again:
 #
 # ```python
 # model.load_weights("phase1.weights.h5")
-# base.trainable = False                     # back to the phase-1 state before a new cut
 # cut = finetune.unfreeze_top(base, from_layer_name="mixed5", model=model)   # or "mixed9"
 # model.compile(optimizer=keras.optimizers.SGD(learning_rate=TUNE_LR, momentum=0.9),
 #               loss="sparse_categorical_crossentropy", metrics=["accuracy", top5()])
-# variant = training.timed_fit(model, data.train, validation_data=data.val, epochs=tune_epochs,
-#                              callbacks=training.standard_callbacks(patience=CFG["patience"]))
-# plotting.plot_history([fit1.history, variant.history], metrics=("loss", "accuracy"))
+# variant_callbacks = training.standard_callbacks(patience=CFG["patience"])
+# timer = training.Timer()
+# variant = model.fit(data.train, validation_data=data.val, initial_epoch=start, epochs=start + tune_epochs,
+#                     callbacks=[*variant_callbacks, timer], verbose=training.fit_verbosity())
+# plotting.plot_history([history1, variant], metrics=("loss", "accuracy"))
 # ```
 #
 # What to compare: `cut["trainable_params_after"]` (more blocks, more parameters), seconds per epoch
-# (`variant.seconds / variant.epochs`: more unfrozen layers means more gradients to compute) and the
+# (`timer.seconds / timer.epochs`: more unfrozen layers means more gradients to compute) and the
 # validation accuracy. For the BatchNormalization experiment, `unfreeze_top(..., keep_bn_frozen=False)` is
 # enough on its own: the `training=False` with which `transfer_model` calls the base does not protect the
 # BatchNormalization layers in Keras 3 (`fit` passes `training=True` and it wins, as `bn_demo` showed), so
@@ -73,32 +87,30 @@ print(bn_demo.groupby("bn.trainable")["moving mean changed"].sum())
 # True, so print the change yourself), and on the real data the curves can jump at the phase line. Measure
 # it on your run rather than take it on trust.
 #
-# **7 (stretch, no self-check): a fairer test.** Keep whole rotation groups apart:
+# **8 (stretch, no self-check): a test of unseen series.** After the capping cell, split the training
+# series once more and keep the second held-out part aside as a test nobody looks at while choosing:
 #
 # ```python
-# def is_r2(path):
-#     return Path(path).name.startswith("r2_")
-#
-# held_out = [(f, y) for split in ("train", "val") for f, y in zip(data.files[split], data.labels[split]) if is_r2(f)]
-# for split in ("train", "val"):
-#     kept = [(f, y) for f, y in zip(data.files[split], data.labels[split]) if not is_r2(f)]
-#     data.files[split], data.labels[split] = [f for f, _ in kept], [y for _, y in kept]
-# group_files, group_labels = [f for f, _ in held_out], [y for _, y in held_out]
-# group_test = pipeline.make_dataset(group_files, group_labels, image_size=CACHED, batch_size=CFG["batch_size"])
+# train_files, train_labels = data.files["train"], np.asarray(data.labels["train"])
+# rest, unseen = splits.grouped_split(train_labels, [fruits360_series(f) for f in train_files], 0.2, seed=SEED + 1)
+# unseen_files, unseen_labels = [train_files[i] for i in unseen], train_labels[unseen].tolist()
+# unseen_test = pipeline.make_dataset(unseen_files, unseen_labels, image_size=CACHED, batch_size=CFG["batch_size"])
+# data.files["train"], data.labels["train"] = [train_files[i] for i in rest], train_labels[rest].tolist()
+# data.train = pipeline.make_dataset(data.files["train"], data.labels["train"], image_size=CACHED,
+#                                    batch_size=CFG["batch_size"], shuffle=True, seed=SEED)
 # ```
 #
-# (`from pathlib import Path` first; `image_size=CACHED` because the model takes the images at the size they
-# are cached at and enlarges them itself; rebuild `data.train` and `data.val` with `pipeline.make_dataset` as
-# the capping cell does, retrain both phases, and evaluate on `group_test`; for the lookup, fit
-# `KNeighborsClassifier` on `thumbnails(data.files["train"], ...)` and score it on
-# `thumbnails(group_files, group_labels)`.) The original test folder's `r2_` files are dropped, as the
-# exercise says. Check `len(group_files)` and which classes it covers (`set(group_labels)`) before reading
-# the scores: classes without `r2_` frames are missing from this test, and no file of the generated
-# sample starts with `r2_`, so try it on the real data. Expect both accuracies to fall
-# compared with the notebook's test set; the pixel lookup should fall more, since it can no longer find a
-# near-copy of the same video. How far each falls is what the exercise measures.
+# (`image_size=CACHED` because the model takes the images at the size they are cached at and enlarges
+# them itself.) Then run the notebook on from the model cell, so both phases train on `data.train` and
+# validate on `data.val` as before, and score the final model once: `model.evaluate(unseen_test)`. For
+# the lookup, fit `KNeighborsClassifier(n_neighbors=1)` on `thumbnails(data.files["train"], data.labels["train"])`
+# and score it on `thumbnails(unseen_files, unseen_labels)`. Check which classes the unseen test covers
+# (`set(unseen_labels)`): a class with only one series left in training cannot give one away. Expect both
+# accuracies to fall compared with the test folder; the pixel lookup should fall more, since no frame of
+# those films is left to copy. How far each falls is what the exercise measures; on the generated sample
+# the sets are a handful of images, so try it on the real data.
 #
-# **8 (stretch, no self-check): did /255 cost the article anything?** After the model cell (either recipe),
+# **9 (stretch, no self-check): did /255 cost the article anything?** After the model cell (either recipe),
 # train the article's single phase twice on the course's split, validating on `data.val` (never on the test
 # set), once with the article's range and once with InceptionV3's:
 #
@@ -116,8 +128,10 @@ print(bn_demo.groupby("bn.trainable")["moving mean changed"].sum())
 #     trial = pipeline.resize_in_model(trial, CACHED)  # data.train delivers CACHED-size images, as for `model`
 #     trial.compile(optimizer=keras.optimizers.SGD(learning_rate=TUNE_LR, momentum=MOMENTUM), loss=LOSS,
 #                   metrics=["accuracy"])
-#     fit = training.timed_fit(trial, data.train, validation_data=data.val, epochs=tune_epochs)
-#     print(name, [round(v, 4) for v in fit.history.history["val_accuracy"]])
+#     timer = training.Timer()
+#     trial_history = trial.fit(data.train, validation_data=data.val, epochs=tune_epochs, callbacks=[timer],
+#                               verbose=training.fit_verbosity())
+#     print(name, [round(v, 4) for v in trial_history.history["val_accuracy"]], f"{timer.seconds:.0f} s")
 # ```
 #
 # For the second comparison, set `bn.trainable = False` on every layer of

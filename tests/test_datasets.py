@@ -351,3 +351,27 @@ def test_load_below_the_native_size_caches_at_the_training_size(tmp_path, monkey
     root = build_intel(tmp_path / "intel", per_class=2, test_per_class=1, pred=0)
     batches(datasets.load("intel", root, image_size=(8, 8), batch_size=8, cache_dir=tmp_path / "c").test)
     assert [p.name.split("-")[2] for p in (tmp_path / "c").glob("*.index")] == ["8x8"]
+
+
+@pytest.mark.parametrize("path, series", [
+    ("fruits-360_100x100/fruits-360/Training/Apple 10/r0_0_100.jpg", "Apple 10/r0"),  # the 2025 100x100 branch
+    ("fruits-360_100x100/fruits-360/Test/Apple 10/r1_3_100.jpg", "Apple 10/r1"),
+    ("fruits-360/Training/Apple Red 1/32_100.jpg", "Apple Red 1/no prefix"),  # README: image_index_100.jpg
+    ("fruits-360/Test/Apple Red 1/r_32_100.jpg", "Apple Red 1/r"),  # r_image_index_100.jpg
+    ("Training/Lemon/r2_31_100.jpg", "Lemon/r2"),  # r2: rotated around the third axis
+    ("Training/Lemon/r3_31_100.jpg", "Lemon/r3"),
+    ("fruits-360-original-size/Training/Banana/r0_12.jpg", "Banana/r0"),  # no size in the name
+    ("Training/Lemon/my photo.jpg", "Lemon/my photo.jpg"),  # not a frame name: a group of its own
+])
+def test_fruits360_series_reads_the_series_from_the_file_name(path, series):
+    from helpers.datasets.catalog import fruits360_series
+
+    assert fruits360_series(Path(path)) == series
+    assert fruits360_series(path) == series
+
+
+def test_fruits360_series_keeps_classes_apart():
+    from helpers.datasets.catalog import fruits360_series
+
+    assert fruits360_series("Training/Lemon/r_1_100.jpg") != fruits360_series("Training/Lime/r_1_100.jpg")
+    assert fruits360_series("Training/Lemon/r_1_100.jpg") == fruits360_series("Test/Lemon/r_3_100.jpg")

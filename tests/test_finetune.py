@@ -262,3 +262,23 @@ def test_early_stopping_restores_the_best_epoch_even_when_it_never_stops():
     assert int(np.argmin(history.history["val_loss"])) == 0
     assert finetune.relative_change(seen[0], model.weights) == 0  # the weights of epoch 1 are back
     assert finetune.relative_change(seen[-1], model.weights) > 0
+
+
+@pytest.mark.parametrize("keep_bn_frozen", [True, False])
+@pytest.mark.parametrize("n_top", [3, 5, 10])
+def test_unfreeze_top_sets_the_flags_of_chapter_07s_written_out_loop(n_top, keep_bn_frozen):
+    """Chapter 07 writes the unfreezing out (trainable = True, a loop over the lower layers, a loop over the
+    BatchNormalization layers) and asserts it equals the helper on a fresh copy; this pins the same equality."""
+    model, base = tiny_model()
+    base.trainable = True
+    for layer in base.layers[: len(base.layers) - n_top]:
+        layer.trainable = False
+    if keep_bn_frozen:
+        for layer in base.layers:
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.trainable = False
+    _, fresh = tiny_model()
+    info = finetune.unfreeze_top(fresh, n_layers=n_top, keep_bn_frozen=keep_bn_frozen)
+    assert [layer.trainable for layer in fresh.layers] == [layer.trainable for layer in base.layers]
+    assert info["cut_index"] == len(base.layers) - n_top
+    assert [w.name for w in fresh.trainable_weights] == [w.name for w in base.trainable_weights]

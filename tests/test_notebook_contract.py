@@ -143,3 +143,37 @@ def test_training_chapters_start_from_their_article(notebook):
     assert re.search(r"results\.save\([^)]*recipe=RECIPE", source, re.S), "results.save(..., recipe=RECIPE)"
     assert "not recorded in our sources" not in markdown(nb) + source
     assert not re.search(r"\.figures\b", source), "article figures come from helpers.articles, not the catalogue"
+
+
+#: The Keras each chapter exists to teach, written in its own cells (issue #14): (what, regex) pairs.
+TAUGHT = {
+    "02": [("the model's layers", r"layers\.Conv2D\("), ("a visible fit", r"\bmodel\.fit\(")],
+    "03": [("augmentation from keras.layers.Random*", r"layers\.Random(Flip|Rotation|Zoom|Translation)\("),
+           ("the fused RandomAffine", r"RandomAffine"), ("a visible fit", r"\.fit\(")],
+    "04": [("Grad-CAM with a GradientTape", r"tf\.GradientTape\("), ("a visible fit", r"\.fit\(")],
+    "05": [("a backbone without its classifier", r"include_top\s*=\s*False"),
+           ("the backbone's own preprocessing", r"preprocess_input"),
+           ("a frozen backbone", r"\.trainable\s*=\s*False"), ("a visible fit", r"\.fit\(")],
+    "06": [("a visible fit", r"\.fit\(")],
+    "07": [("unfreezing", r"\.trainable\s*=\s*True"), ("BatchNormalization kept frozen", r"BatchNormalization"),
+           ("a visible fit", r"\.fit\(")],
+    "08": [("unfreezing", r"\.trainable\s*="), ("a visible fit", r"\.fit\(")],
+    "09": [("a visible fit", r"\.fit\(")],
+}
+
+
+def test_chapters_write_the_keras_they_teach(notebook):
+    """Each chapter shows the calls it teaches in its own cells, and trains through a visible ``fit``."""
+    path, nb = notebook
+    source = code(nb)
+    for what, pattern in TAUGHT.get(path.name[:2], []):
+        assert re.search(pattern, source), f"{path.name} does not show {what} ({pattern})"
+    assert "timed_fit" not in source, "train with a visible model.fit and training.Timer(), not timed_fit"
+
+
+def test_check_cells_do_not_show_the_answer(notebook):
+    """Self-checks grade with ``checker`` (the answer key in helpers/answer_keys), never an ``expected=`` value."""
+    path, nb = notebook
+    checks = [c.source for c in nb.cells if c.cell_type == "code" and re.search(r"(?<![\w.])check\(", c.source)]
+    assert checks and any(re.search(rf'checker\("{path.name[:2]}"\)', c) for c in checks)
+    assert not any("expected=" in c for c in checks), "a check cell shows its expected value"

@@ -16,12 +16,14 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 from layout_fixtures import batches, build_intel, data_warnings
 from PIL import Image
 
 from helpers import datasets
 from helpers.datasets import info, is_sample, make_sample, samples
+from helpers.datasets.catalog import FRUITS360_FRAME, fruits360_series
 
 NAMES = ("intel", "food5k", "fruits360", "mosquito", "odonata")
 N = 4  # training images per class: the smallest sample (held-out splits get max(4, N // 3) = 4)
@@ -108,14 +110,53 @@ def test_food5k_unknown_layout_is_refused(tmp_path):
 def test_fruits360_sample_2025_layout(made):
     root = made["fruits360"]
     branch = root / "fruits-360_100x100" / "fruits-360"
-    apple = list((branch / "Training" / "Apple Red 1").glob("r0_*_100.jpg"))
-    assert len(apple) == N
+    assert len(list((branch / "Training" / "Apple Red 1").glob("*_100.jpg"))) == N
     assert sorted(p.name for p in (branch / "Training").iterdir()) == list(samples.FRUIT_CLASSES)
     assert sorted(p.name for p in (branch / "Test").iterdir()) == list(samples.FRUIT_CLASSES)
     assert set(sizes(images(branch))) == {(100, 100)}
     other = root / "fruits-360_original-size" / "fruits-360-original-size"
     assert (other / "Training" / "Apple Red 1").is_dir()
     assert (root / "fruits-360_meta").is_dir()
+
+
+def series_frames(folder):
+    """``{series: {frame numbers}}`` of one class folder, read from the file names as chapter 07 reads them."""
+    found = {}
+    for path in folder.iterdir():
+        frame = FRUITS360_FRAME.match(path.stem)
+        assert frame and frame.group("size") == "100", f"{path.name} is not named as Fruits-360 names its frames"
+        found.setdefault(fruits360_series(path), set()).add(int(frame.group("frame")))
+    return found
+
+
+@pytest.mark.parametrize("per_class", [N, 20])
+def test_fruits360_sample_has_rotation_series_shared_by_training_and_test(tmp_path, per_class):
+    """Several series per class, named as the real dataset names them (old ``r_``/``r2_`` and new ``r0_`` styles),
+    with the frames of one series interleaved between Training and Test, as in the real 100x100 branch."""
+    branch = make_sample("fruits360", tmp_path / "f", images_per_class=per_class) / "fruits-360_100x100" / "fruits-360"
+    prefixes = set()
+    for cls in samples.FRUIT_CLASSES:
+        train, test = (series_frames(branch / split / cls) for split in ("Training", "Test"))
+        assert len(train) >= 2, f"{cls}: a grouped split needs two series or more"
+        assert set(train) == set(test), f"{cls}: Training and Test share every series"
+        for series in train:
+            assert not train[series] & test[series], f"{series}: a frame in both splits"
+            assert all(f % 4 == 3 for f in test[series]) and not any(f % 4 == 3 for f in train[series])
+        prefixes |= {series.split("/")[1] for series in train}
+    assert {"no prefix", "r", "r2", "r0", "r1"} <= prefixes
+
+
+def test_fruits360_sample_frames_of_a_series_are_near_copies(made):
+    """Frames of one series differ far less than frames of two series of the same class (what leaks)."""
+    folder = made["fruits360"] / "fruits-360_100x100" / "fruits-360" / "Training" / "Apple Red 1"
+    pixels = {p.name: np.asarray(Image.open(p), dtype=float) for p in folder.iterdir()}
+    by_series = {}
+    for name, image in pixels.items():
+        by_series.setdefault(fruits360_series(folder / name), []).append(image)
+    pair = next(frames for frames in by_series.values() if len(frames) >= 2)
+    other = next(frames for frames in by_series.values() if frames is not pair)
+    within, between = np.abs(pair[0] - pair[1]).mean(), np.abs(pair[0] - other[0]).mean()
+    assert within < 0.8 * between, (within, between)
 
 
 def test_mosquito_sample_layout(made):
@@ -139,6 +180,15 @@ def test_odonata_sample_layout_and_attribution(made):
     assert sorted(r["file"] for r in rows) == sorted(p.relative_to(root).as_posix() for p in images(root))
     assert all((root / r["file"]).parts[-2] == r["label"] for r in rows)
     assert set(sizes(images(root))) == {(500, 375), (375, 500)}
+
+
+def test_odonata_sample_classes_differ_in_grayscale(made):
+    """Chapter 04 trains a grayscale model on this sample: its classes must differ in brightness, not only in
+    hue (with hue alone, 29 grey levels apart, the grayscale model often ended a smoke run at chance)."""
+    root = made["odonata"] / "train"
+    means = [np.mean([np.asarray(Image.open(p).convert("L"), dtype=float).mean() for p in images(root / cls)])
+             for cls in ("damselflies", "dragonflies")]
+    assert abs(means[0] - means[1]) > 50, means
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -202,6 +252,21 @@ def test_a_sample_made_with_other_settings_is_regenerated(made, tmp_path):
     assert contents(dest) != before
     assert json.loads((dest / samples.MARKER).read_text())["seed"] == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o"], "no old or temporary folder left behind"
+
+
+def test_a_fruits360_sample_of_the_older_generator_is_regenerated(tmp_path):
+    """A sample written before the generator named rotation series (same arguments, marker without its
+    version) must not be reused: chapter 07's grouped validation split would find one series per class."""
+    dest = make_sample("fruits360", tmp_path / "f", images_per_class=N, seed=0)
+    marker = json.loads((dest / samples.MARKER).read_text())
+    assert marker["generator"] == samples.GENERATOR_VERSION["fruits360"]
+    del marker["generator"]
+    (dest / samples.MARKER).write_text(json.dumps(marker))
+    stale = dest / "fruits-360_100x100" / "fruits-360" / "Training" / "Banana" / "r0_0_100.jpg"  # the old naming
+    stale.write_bytes(b"made by the older generator")
+    assert make_sample("fruits360", dest, images_per_class=N, seed=0) == dest
+    assert not stale.exists()
+    assert json.loads((dest / samples.MARKER).read_text())["generator"] == samples.GENERATOR_VERSION["fruits360"]
 
 
 def test_an_existing_empty_folder_is_filled(tmp_path):

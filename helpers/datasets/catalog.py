@@ -6,7 +6,10 @@ name or a Kaggle handle (what the source articles did is in :mod:`helpers.articl
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -204,6 +207,29 @@ FRUITS360 = DatasetInfo(
         "which makes accuracy look better than it would be on new photos.",
     ),
 )
+
+#: A Fruits-360 frame's file name: ``<frame>_100.jpg``, ``r_<frame>_100.jpg``, ``r2_<frame>_100.jpg`` ... (README of
+#: the 100x100 branch, release 2025.03.09.0: "r" marks a rotated fruit, "r2" a fruit rotated around the third
+#: axis, 100 the image size); recent classes use ``r0_``, ``r1_``, ``r2_``. ``series`` is that prefix.
+FRUITS360_FRAME = re.compile(r"^(?:(?P<series>r\d*)_)?(?P<frame>\d+)(?:_(?P<size>\d+))?$")
+
+
+def fruits360_series(path: str | os.PathLike) -> str:
+    """The rotation series of a Fruits-360 frame: ``"<class folder>/<prefix>"``, e.g. ``"Apple 10/r1"``.
+
+    Each fruit was filmed turning on a motor (3 rpm, about 20 seconds), and the frames of one filming
+    share the prefix of their file names (``r_``, ``r2_``, ``r0_`` ..., none for the first filming of
+    older classes: ``"Apple Red 1/no prefix"``). That one prefix within one class folder is one series is
+    an assumption, drawn from the README's file-name format; the frame numbers of the Training and Test
+    files of one series interleave (in the 100x100 branch, ``Apple 10`` has ``r0_0``, ``r0_1``, ``r0_2``
+    in Training and ``r0_3`` in Test). A file whose name does not follow the format is a group of its
+    own. Chapter 07 splits validation by these series (:func:`helpers.splits.grouped_split`).
+    """
+    path = Path(path)
+    frame = FRUITS360_FRAME.match(path.stem)
+    series = (frame.group("series") or "no prefix") if frame else path.name
+    return f"{path.parent.name}/{series}"
+
 
 MOSQUITO = DatasetInfo(
     name="mosquito",

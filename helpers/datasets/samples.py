@@ -36,6 +36,26 @@ MOSQUITO_RAW_FOLDERS = (
     "Aedes albopictus  smashed", "Culex quinquefasciatus landing", "Culex quinquefasciatus smashed",
 )
 DEFAULT_IMAGES_PER_CLASS = {"intel": 24, "food5k": 36, "fruits360": 20, "mosquito": 20, "odonata": 36}
+#: Bumped when a dataset's generator writes other files for the same arguments, so that a sample made by the
+#: older generator is regenerated instead of reused (fruits360 2: rotation series named as the real dataset;
+#: odonata 2: its classes differ in brightness too, see ``ODONATA_VALUES``).
+GENERATOR_VERSION = {"fruits360": 2, "odonata": 2}
+#: Brightness (HSV value) of the odonata sample's background per class. Chapter 04 trains a grayscale model on
+#: it: with the same brightness for both classes (0.85), their hues (red, cyan) left 29 grey levels between
+#: them, and its grayscale network sat at chance for 4 to 12 epochs or more, so an 8-epoch smoke run ended at
+#: chance or not depending on the draw; with these, about 70 grey levels, it learns within 2 to 4 epochs.
+ODONATA_VALUES = (0.55, 0.95)
+
+
+@dataclass(frozen=True)
+class _View:
+    """How every frame of one generated rotation series looks: the shape's centre and radius, and the light."""
+
+    cx: float
+    cy: float
+    r: float
+    hue_shift: float
+    light: float
 
 
 @dataclass(frozen=True)
@@ -44,24 +64,42 @@ class _Writer:
 
     rng: np.random.Generator
     n_classes: int
+    #: Brightness (HSV value) of each class's background; empty: 0.85 for every class.
+    values: tuple[float, ...] = ()
 
-    def image(self, label: int, size: tuple[int, int]) -> Image.Image:
-        """A ``size`` = (height, width) RGB image whose colour, stripes and shape depend on ``label``."""
+    def image(self, label: int, size: tuple[int, int], view: _View | None = None) -> Image.Image:
+        """A ``size`` = (height, width) RGB image whose colour, stripes and shape depend on ``label``.
+
+        ``view`` fixes the shape's place and size and the light (one rotation series of Fruits-360, whose
+        frames are near-copies); without it they are drawn at random for every image.
+        """
         h, w = size
-        hue = label / self.n_classes
-        base = np.array(_hsv_to_rgb(hue, 0.65, 0.85)) * 255
+        hue = label / self.n_classes + (view.hue_shift if view else 0.0)
+        value = self.values[label] if self.values else 0.85
+        base = np.array(_hsv_to_rgb(hue % 1, 0.65, value * (view.light if view else 1.0))) * 255
         yy, xx = np.mgrid[0:h, 0:w]
         angle = np.pi * label / self.n_classes
         stripes = np.sin((xx * np.cos(angle) + yy * np.sin(angle)) * 2 * np.pi / max(8, min(h, w) / 6))
         pixels = base * (0.75 + 0.25 * stripes[..., None]) + self.rng.normal(0, 18, (h, w, 3))
         im = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
-        self._shape(ImageDraw.Draw(im), label, h, w)
+        self._shape(ImageDraw.Draw(im), label, h, w, view)
         ImageDraw.Draw(im).text((3, 2), "SAMPLE", fill=(255, 255, 255))
         return im
 
-    def _shape(self, draw: ImageDraw.ImageDraw, label: int, h: int, w: int) -> None:
-        r = int(min(h, w) * self.rng.uniform(0.15, 0.25))
-        cx, cy = (int(self.rng.uniform(r, d - r)) for d in (w, h))
+    def view(self, size: tuple[int, int]) -> _View:
+        """A random view for a series of ``size`` images: where the shape sits, how large, which light."""
+        h, w = size
+        r = min(h, w) * self.rng.uniform(0.16, 0.25)
+        return _View(cx=self.rng.uniform(r + 3, w - r - 3), cy=self.rng.uniform(r + 3, h - r - 3), r=r,
+                     hue_shift=self.rng.uniform(-0.015, 0.015), light=self.rng.uniform(0.94, 1.06))
+
+    def _shape(self, draw: ImageDraw.ImageDraw, label: int, h: int, w: int, view: _View | None = None) -> None:
+        if view is None:
+            r = int(min(h, w) * self.rng.uniform(0.15, 0.25))
+            cx, cy = (int(self.rng.uniform(r, d - r)) for d in (w, h))
+        else:  # a frame of the series: the shape moves by a pixel or two, as a turning fruit would
+            r = int(view.r)
+            cx, cy = (int(round(c + self.rng.uniform(-2, 2))) for c in (view.cx, view.cy))
         fill = tuple(int(255 * c) for c in _hsv_to_rgb((label / self.n_classes + 0.5) % 1, 0.9, 0.95))
         box = (cx - r, cy - r, cx + r, cy + r)
         if label % 3 == 0:
@@ -71,9 +109,9 @@ class _Writer:
         else:
             draw.polygon([(cx, cy - r), (cx - r, cy + r), (cx + r, cy + r)], fill=fill)
 
-    def save(self, path: Path, label: int, size: tuple[int, int]) -> None:
+    def save(self, path: Path, label: int, size: tuple[int, int], view: _View | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.image(label, size).save(path, quality=90)
+        self.image(label, size, view).save(path, quality=90)
         if _bar is not None:
             _bar.update(1)
 
@@ -115,6 +153,8 @@ def make_sample(name: str, dest: str | Path, *, images_per_class: int | None = N
     elif layout is not None:
         raise ValueError(f"Only food5k has alternative sample layouts; got layout={layout!r} for {name}.")
     spec = {"dataset": name, "images_per_class": n, "seed": seed, "layout": layout, "synthetic": True}
+    if name in GENERATOR_VERSION:  # only then, so that the other datasets' samples made before stay valid
+        spec["generator"] = GENERATOR_VERSION[name]
     if held_per_class is not None:  # only then, so that samples made before this option stay valid
         spec["held_per_class"] = held_per_class
     held = held_per_class or _split_sizes(n)[1]
@@ -189,6 +229,11 @@ def _split_sizes(n: int) -> tuple[int, int]:
     return n, max(4, n // 3)
 
 
+def _shares(total: int, parts: int) -> list[int]:
+    """``total`` spread over ``parts`` as evenly as possible, larger shares first: 20 over 3 is 7, 7, 6."""
+    return [total // parts + (i < total % parts) for i in range(parts)]
+
+
 def _classes(root: Path, writer: _Writer, classes: tuple[str, ...], count: int,
              size: Callable[[int], tuple[int, int]], name: Callable[[int], str]) -> None:
     for label, cls in enumerate(classes):
@@ -225,12 +270,32 @@ def _food5k(root: Path, n: int, held: int, rng: np.random.Generator, layout: str
                 w.save(path, label, sizes[i % len(sizes)])
 
 
+#: The file-name prefixes of each sample fruit's rotation series, as the real dataset names them (its README:
+#: ``<frame>_100.jpg``, ``r_<frame>_100.jpg``, ``r2_<frame>_100.jpg``; recent classes ``r0_``, ``r1_``, ``r2_``).
+FRUIT_SERIES = {"Apple Red 1": ("", "r_", "r2_"), "Banana": ("", "r_"), "Cherry 1": ("", "r_", "r2_"),
+                "Lemon": ("r0_", "r1_"), "Pear 2": ("r0_", "r1_", "r2_"), "Tomato 4": ("", "r_", "r2_", "r3_")}
+
+
 def _fruits360(root: Path, n: int, held: int, rng: np.random.Generator, _layout: str | None) -> None:
+    """Fruits-360's 2025 layout; each class is a few rotation series whose frames are near-copies.
+
+    As in the real 100x100 branch (``Apple 10``: ``r0_0``, ``r0_1``, ``r0_2`` in Training, ``r0_3`` in Test),
+    a series' frames are numbered in order, every fourth goes to Test and the rest to Training, so Training
+    and Test share every series (chapter 07's grouped validation split needs several series per class).
+    """
     w = _Writer(rng, len(FRUIT_CLASSES))
-    train = n
     branch = root / "fruits-360_100x100" / "fruits-360"
-    _classes(branch / "Training", w, FRUIT_CLASSES, train, lambda i: (100, 100), lambda i: f"r0_{i * 4}_100.jpg")
-    _classes(branch / "Test", w, FRUIT_CLASSES, held, lambda i: (100, 100), lambda i: f"{i * 4 + 2}_100.jpg")
+    for label, cls in enumerate(FRUIT_CLASSES):
+        prefixes = FRUIT_SERIES[cls][: max(1, min(n, held))]  # tiny samples: at most one series per image
+        for prefix, n_train, n_test in zip(prefixes, _shares(n, len(prefixes)), _shares(held, len(prefixes)),
+                                           strict=True):
+            view = w.view((100, 100))
+            frames = range(max(n_test * 4, (n_train * 4 + 2) // 3) + 4)  # Test: frames 3, 7, 11 ...
+            train_frames = [f for f in frames if f % 4 != 3][:n_train]
+            test_frames = [f for f in frames if f % 4 == 3][:n_test]
+            for split, numbers in (("Training", train_frames), ("Test", test_frames)):
+                for frame in numbers:
+                    w.save(branch / split / cls / f"{prefix}{frame}_100.jpg", label, (100, 100), view)
     # The 2025 archive has other branches beside the 100x100 one; the loader must ignore them.
     other = root / "fruits-360_original-size" / "fruits-360-original-size"
     _classes(other / "Training", w, FRUIT_CLASSES[:2], 2, lambda i: (320, 240), lambda i: f"r0_{i}.jpg")
@@ -252,7 +317,7 @@ def _mosquito(root: Path, n: int, held: int, rng: np.random.Generator, _layout: 
 
 def _odonata(root: Path, n: int, held: int, rng: np.random.Generator, _layout: str | None) -> None:
     classes = info("odonata").class_names
-    w = _Writer(rng, len(classes))
+    w = _Writer(rng, len(classes), values=ODONATA_VALUES)  # apart in grayscale too (chapter 04)
     train = n
     rows = []
     obs = iter(range(1000, 10**7))
