@@ -29,7 +29,6 @@ viewer shows it (:mod:`helpers.photos`: EXIF orientation, colour profiles, trans
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -41,7 +40,7 @@ from pathlib import Path
 from .datasets import Loaded, data_home, is_sample, make_sample
 from .datasets.files import Skipped, is_hidden, subfolders
 from .datasets.layouts import LayoutError, drop_empty_classes, read_class_folders
-from .datasets.samples import MARKER, is_made
+from .datasets.samples import is_made, publish
 
 #: How deep below the given folder the search for class or split folders goes.
 SEARCH_DEPTH = 4
@@ -418,10 +417,7 @@ def make_example_folder(dest: str | os.PathLike | None = None, *, classes: int =
         good = (first / "IMG_0001.jpg").read_bytes()
         (first / "IMG_9999.jpg").write_bytes(good[: len(good) // 2])  # an interrupted copy
         (work / "my_photos" / names[-1] / "notes.txt").write_text("Photos taken in the park, May.\n")
-        (work / MARKER).write_text(json.dumps(spec, indent=2) + "\n")
-        if dest.exists():
-            shutil.rmtree(dest)
-        work.rename(dest)
+        publish(work, dest, spec)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return photos

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import shutil
 import struct
 import tempfile
@@ -42,7 +41,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageCms, ImageDraw
 
-from .samples import MARKER, is_made
+from .samples import is_made, publish
 
 CLASSES = ("ball", "box")
 #: (height, width) of the scene in most files: landscape, so a quarter turn changes the shape.
@@ -441,10 +440,7 @@ def make_phone_photos(dest: str | Path | None = None) -> Path:
         for hidden in HIDDEN:
             path = work / "phone_photos" / hidden
             path.write_bytes(_apple_double() if Path(hidden).name.startswith("._") else _ds_store())
-        (work / MARKER).write_text(json.dumps(spec, indent=2) + "\n")
-        if dest.exists():
-            shutil.rmtree(dest)
-        work.rename(dest)
+        publish(work, dest, spec)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return folder

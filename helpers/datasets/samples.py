@@ -172,19 +172,29 @@ def make_sample(name: str, dest: str | Path, *, images_per_class: int | None = N
     try:  # build beside dest, then rename: an interrupted run never leaves a half sample at dest
         with progress.bar(desc=f"Writing the {name} sample", unit="image") as _bar:
             _BUILDERS[name](work, n, held, np.random.default_rng(seed), layout)
-        (work / MARKER).write_text(json.dumps(spec, indent=2) + "\n")
-        _move_into_place(work, dest, spec)
+        publish(work, dest, spec)
     finally:
         _bar = None
         shutil.rmtree(work, ignore_errors=True)
     return dest
 
 
+def publish(work: Path, dest: Path, spec: dict) -> None:
+    """Mark the folder built in ``work`` with ``spec`` and move it to ``dest`` in one rename.
+
+    Generated folders are built beside ``dest`` and renamed into place, so an interrupted run never leaves
+    half a folder at ``dest``; a folder generated before (it has the marker) is replaced. Used by
+    :func:`make_sample` and chapter 09's example folders (``phone_photos``, ``folder_data``).
+    """
+    (work / MARKER).write_text(json.dumps(spec, indent=2) + "\n")
+    _move_into_place(work, dest, spec)
+
+
 def _move_into_place(work: Path, dest: Path, spec: dict) -> None:
     """Rename ``work`` to ``dest``; if a parallel run got there first with the same sample, keep theirs."""
     old = None
     try:
-        if _existing_sample(dest) is not None:  # a sample made with other settings: generated, safe to replace
+        if (dest / MARKER).is_file():  # a folder generated with other settings: safe to replace
             old = dest.rename(dest.with_name(f".{dest.name}-old-{work.name}"))
         elif dest.exists():
             dest.rmdir()
