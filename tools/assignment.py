@@ -214,16 +214,9 @@ def read_sketches(text: str) -> dict[str, str]:
     A sketch cell is headed ``# %% [markdown] stretch N``; one that sketches several exercises (``**7 ...``,
     ``**8 ...``) is cut into one sketch per exercise, like a notebook's exercise cell.
     """
-    cells: dict[str, list[str]] = {}
-    current: str | None = None
-    for line in text.splitlines():
-        if line.startswith("# %%"):
-            header = SKETCH_HEADER.fullmatch(line.rstrip())
-            current = header.group(1) if header else None
-            if current:
-                cells[current] = []
-        elif current:
-            cells[current].append(line[2:] if line.startswith("# ") else line.lstrip("#"))
+    check_solutions, _, _ = _course_tools()
+    cells = {number: [line[2:] if line.startswith("# ") else line.lstrip("#") for line in lines]
+             for number, lines in check_solutions.percent_cells(text, SKETCH_HEADER)}
     sketches: dict[str, str] = {}
     for first, lines in cells.items():
         for number, sketch in split_exercises("\n".join(lines)):

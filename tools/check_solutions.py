@@ -106,6 +106,25 @@ def solutions_file(notebook: Path) -> Path:
     return SOLUTIONS / f"{notebook.stem}.py"
 
 
+def percent_cells(text: str, header: re.Pattern[str]) -> list[tuple[str, list[str]]]:
+    """The cells of a jupytext-percent text whose ``# %%`` line matches ``header``, in order.
+
+    Each is ``(header's first group, the cell's lines without the header)``; cells with another header are
+    skipped. Solutions (``# %% answer_N``) and, in ``tools/assignment.py``, stretch sketches are read with it.
+    """
+    cells: list[tuple[str, list[str]]] = []
+    current: list[str] | None = None
+    for line in text.splitlines():
+        if line.startswith("# %%"):
+            match = header.fullmatch(line.rstrip())
+            current = [] if match else None
+            if match:
+                cells.append((match.group(1), current))
+        elif current is not None:
+            current.append(line)
+    return cells
+
+
 def read_solutions(text: str) -> dict[str, str]:
     """The solution cells of a solutions file: ``{"answer_N": code}``, code without the header line.
 
@@ -116,17 +135,10 @@ def read_solutions(text: str) -> dict[str, str]:
         SolutionMismatch: a solution name appears twice or a solution cell holds no code.
     """
     cells: dict[str, list[str]] = {}
-    current: str | None = None
-    for line in text.splitlines():
-        if line.startswith("# %%"):
-            header = SOLUTION_HEADER.fullmatch(line.rstrip())
-            current = header.group(1) if header else None
-            if current in cells:
-                raise SolutionMismatch(f"two solution cells are called {current}: keep one")
-            if current:
-                cells[current] = []
-        elif current:
-            cells[current].append(line)
+    for name, lines in percent_cells(text, SOLUTION_HEADER):
+        if name in cells:
+            raise SolutionMismatch(f"two solution cells are called {name}: keep one")
+        cells[name] = lines
     solutions = {name: "\n".join(lines).strip("\n") for name, lines in cells.items()}
     empty = [name for name, code in solutions.items() if not code.strip()]
     if empty:
