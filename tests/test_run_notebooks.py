@@ -101,3 +101,12 @@ def test_kernel_noise_goes_to_the_log_not_the_terminal(tmp_path, capfd):
     assert "absl noise" not in capfd.readouterr().err
     executed = nbformat.read(tmp_path / "out" / "notebooks" / "noisy.ipynb", as_version=4)
     assert "shown in the notebook" in executed.cells[-1].outputs[0]["text"]
+
+
+def test_later_chapters_start_first_and_recipes_stay_together():
+    from run_notebooks import start_order
+
+    selected = [(Path(f"notebooks/{n}.ipynb"), r) for n, r in
+                [("00_a", None), ("02_b", "course"), ("02_b", "article"), ("07_c", "course"), ("09_d", None)]]
+    assert [(p.name[:2], r) for p, r in start_order(selected)] == [
+        ("09", None), ("07", "course"), ("02", "course"), ("02", "article"), ("00", None)]

@@ -11,11 +11,12 @@ each notebook took. Exits non-zero if any notebook failed; the failed notebook i
 with papermill's error banner at the failing cell.
 
 ``--env KEY=VALUE`` sets an environment variable for the notebooks' kernels (e.g. ``COURSE_STRATEGY=cpu:2``).
-``--rehearse-gpu`` rehearses a GPU run's recipes on any machine: it runs the selection once per setting of
-:data:`REHEARSALS` (mixed precision forced on with ``COURSE_MIXED_PRECISION=1``; a ``MirroredStrategy`` over
-two logical CPU devices with ``COURSE_STRATEGY=cpu:2``), each into ``OUT/<setting>/``, with the course recipe
-only unless ``--recipes`` says otherwise, then checks with ``tools/check_recipes.py`` that every model each
-notebook trained ran under that setting's precision and strategy.
+``--rehearse-gpu [SETTING ...]`` rehearses a GPU run's recipes on any machine: it runs the selection once per
+setting of :data:`REHEARSALS` (mixed precision forced on with ``COURSE_MIXED_PRECISION=1``, as on one GPU with
+tensor cores; a ``MirroredStrategy`` over two logical CPU devices with ``COURSE_STRATEGY=cpu:2``, in float32 as
+the course trains on Kaggle's two T4s), both unless settings are named, each into ``OUT/<setting>/``, with the
+course recipe only unless ``--recipes`` says otherwise, then checks with ``tools/check_recipes.py`` that every
+model each notebook trained ran under that setting's precision and strategy.
 """
 
 from __future__ import annotations
@@ -187,6 +188,12 @@ def environment(overrides: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
+def start_order(selected: list[tuple[Path, str | None]]) -> list[tuple[Path, str | None]]:
+    """Later chapters first: they take longest (fine-tuning, several models), so the short early chapters fill
+    the gaps at the end instead of one long notebook running alone while the other worker waits."""
+    return sorted(selected, key=lambda run: run[0].name[:2], reverse=True)
+
+
 def run_selection(selected: list[tuple[Path, str | None]], out: Path, args: argparse.Namespace) -> bool:
     """Execute ``selected`` into ``out`` and write its results table; True if every notebook passed."""
     (out / "notebooks").mkdir(parents=True, exist_ok=True)
@@ -196,8 +203,8 @@ def run_selection(selected: list[tuple[Path, str | None]], out: Path, args: argp
     print(f"Executing {len(selected)} notebook run(s), profile {args.profile}, {args.jobs} at a time -> {out}")
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        runs = list(pool.map(lambda run: execute(run[0], out, args.profile, args.seed, args.timeout,
-                                                 recipe=run[1]), selected))
+        runs = sorted(pool.map(lambda run: execute(run[0], out, args.profile, args.seed, args.timeout,
+                                                   recipe=run[1]), start_order(selected)))
     for name, seconds, error in runs:
         print(f"  {name:<40} {seconds:7.1f} s  {'FAILED: ' + error if error else 'ok'}")
     print(f"Total wall time: {time.perf_counter() - started:.1f} s")
@@ -211,9 +218,11 @@ def run_selection(selected: list[tuple[Path, str | None]], out: Path, args: argp
 
 def rehearse_gpu(selected: list[tuple[Path, str | None]], out: Path, args: argparse.Namespace,
                  env: dict[str, str]) -> bool:
-    """Run ``selected`` once per :data:`REHEARSALS` setting into ``out/<setting>`` and check the trained models."""
+    """Run ``selected`` once per chosen :data:`REHEARSALS` setting (all by default) into ``out/<setting>``, then check
+    the trained models."""
     passed = True
-    for setting, (overrides, expected) in REHEARSALS.items():
+    for setting in args.rehearse_gpu or REHEARSALS:
+        overrides, expected = REHEARSALS[setting]
         print(f"== {setting}: {' '.join(f'{k}={v}' for k, v in overrides.items())}")
         with environment({**env, **overrides}):
             ran = run_selection(selected, out / setting, args)
@@ -238,15 +247,16 @@ def main() -> int:
                         help="the RECIPE values to run chapters 02-08 with (default: both; course with --rehearse-gpu)")
     parser.add_argument("--env", nargs="+", default=[], metavar="KEY=VALUE",
                         help="environment variables for the notebooks' kernels, e.g. COURSE_MIXED_PRECISION=1")
-    parser.add_argument("--rehearse-gpu", action="store_true",
-                        help="run with mixed precision and with two mirrored CPU devices, each into OUT/<setting>, "
-                             "and check what every trained model ran under")
+    parser.add_argument("--rehearse-gpu", nargs="*", default=None, choices=list(REHEARSALS), metavar="SETTING",
+                        help="run with mixed precision and with two mirrored CPU devices (or only the settings "
+                             f"named: {', '.join(REHEARSALS)}), each into OUT/<setting>, and check what every "
+                             "trained model ran under")
     args = parser.parse_args()
     try:
         env = parse_env(args.env)
     except ValueError as exc:
         parser.error(str(exc))
-    recipes = args.recipes or (["course"] if args.rehearse_gpu else ["course", "article"])
+    recipes = args.recipes or (["course"] if args.rehearse_gpu is not None else ["course", "article"])
 
     out = (ROOT / args.out).resolve() if not args.out.is_absolute() else args.out
     set_environment()
@@ -254,7 +264,7 @@ def main() -> int:
     if not selected:
         print("No notebooks matched.", file=sys.stderr)
         return 2
-    if args.rehearse_gpu:
+    if args.rehearse_gpu is not None:
         return 0 if rehearse_gpu(selected, out, args, env) else 1
     with environment(env):
         return 0 if run_selection(selected, out, args) else 1
