@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import time
 
 from _common import finish, machine, table
 
@@ -80,15 +79,14 @@ def main(argv: list[str] | None = None) -> int:
     blockers = features.cache_blockers(extractor)
     if blockers:
         raise SystemExit("Caching would be wrong here: " + "; ".join(blockers))
-    start = time.perf_counter()
-    feats, labels = features.extract_features(extractor, in_order)
-    one_off = time.perf_counter() - start
-    head = features.head_model(feats.shape[1], args.classes)
+    feats = features.extract_features(extractor, {"train": in_order})
+    one_off = feats.total_seconds
+    head = features.head_model(feats.dim, args.classes)
     compile_(head)
     cached = epoch_timer()
-    head.fit(features.features_dataset(feats, labels, batch_size=args.batch_size, shuffle=True, seed=args.seed),
+    head.fit(feats.dataset("train", args.batch_size, shuffle=True, seed=args.seed),
              epochs=args.epochs, verbose=0, callbacks=[cached])
-    print(f"  cached features {feats.shape}: extraction {one_off:.2f} s, epochs took "
+    print(f"  cached features {feats.x['train'].shape}: extraction {one_off:.2f} s, epochs took "
           f"{', '.join(f'{s:.3f}' for s in cached.seconds)} s", flush=True)
 
     full_epoch, cached_epoch = mean(full.seconds[1:]), mean(cached.seconds[1:])

@@ -30,7 +30,7 @@ from typing import Any
 import pandas as pd
 
 #: Fields every recipe has (more may follow). ``None`` means "the article does not say".
-RECIPE_FIELDS = (
+_RECIPE_FIELDS = (
     "image_size", "color", "batch_size", "epochs", "optimizer", "learning_rate", "momentum",
     "early_stopping_patience", "validation", "preprocessing", "augmentation", "trainable", "reported",
 )
@@ -40,7 +40,7 @@ SILENT = "the article does not say"
 
 
 @dataclass(frozen=True)
-class Quirk:
+class _Quirk:
     """A mistake or surprise in an article.
 
     Attributes:
@@ -60,6 +60,8 @@ class Quirk:
 class Article:
     """One source article, as the chapters use it.
 
+    Chapters 01 to 09 read these through get.
+
     Attributes:
         key: The name :func:`get` takes.
         title: The article's title (English original).
@@ -68,7 +70,7 @@ class Article:
         chapters: The course chapters that start from it.
         dataset: The catalogue name of its dataset (:mod:`helpers.datasets`).
         headline: The figure a chapter compares with: ``(metric, value, how the article wrote it)``.
-        recipe: What the article did; ``None`` where it does not say (see :data:`RECIPE_FIELDS`).
+        recipe: What the article did; ``None`` where it does not say (see :data:`_RECIPE_FIELDS`).
         evidence: For each recipe field, where in the article the value (or its absence) comes from.
         quirks: The article's mistakes and surprises.
         notes: Other facts from the article a chapter states (data counts, timings, run names, ...).
@@ -83,7 +85,7 @@ class Article:
     headline: tuple[str, float, str]
     recipe: Mapping[str, Any]
     evidence: Mapping[str, str]
-    quirks: tuple[Quirk, ...] = ()
+    quirks: tuple[_Quirk, ...] = ()
     notes: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -184,7 +186,10 @@ def comparison_table(article: Article, runs: Mapping[str, float | None], *, metr
 
 def get(key: str) -> Article:
     """The :class:`Article` for ``key`` (``"intel_scratch"``, ``"intel_augmentation"``, ``"intel_zoo"``,
-    ``"odonata"``, ``"food5k"``, ``"fruits360"``, ``"mosquito"``)."""
+    ``"odonata"``, ``"food5k"``, ``"fruits360"``, ``"mosquito"``).
+
+    Chapters 01 to 09 look their articles up with it.
+    """
     try:
         return ARTICLES[key]
     except KeyError:
@@ -192,7 +197,11 @@ def get(key: str) -> Article:
 
 
 def for_chapter(chapter: str) -> tuple[Article, ...]:
-    """The articles a chapter (``"02"`` ... ``"08"``) starts from."""
+    """The articles a chapter (``"02"`` ... ``"08"``) starts from.
+
+    The notebook contract (tests/test_notebook_contract.py) checks with it that chapters 02 to 08 each name their
+    articles and take a RECIPE parameter.
+    """
     return tuple(a for a in ARTICLES.values() if chapter in a.chapters)
 
 
@@ -226,14 +235,14 @@ _INTEL_NOTES = {
     "stated_split_sizes": "14k training, 3k validation and 7k test images (Data section)",
     "test_folder": "seg_test (3,000 labelled images); the 7k seg_pred images have no labels",
 }
-_INTEL_SPLIT_QUIRK = Quirk(
+_INTEL_SPLIT_QUIRK = _Quirk(
     "split_sizes_misnamed",
     "The Data section describes 14k training, 3k validation and 7k test images, but its code tests on seg_test "
     "(3,000 images) and takes validation from 20 % of seg_train.",
     "The 7k folder (seg_pred) has no labels, so it cannot be a test set; the article's figures are on the "
     "3,000 seg_test images, the same test set as ours.",
 )
-_INTEL_WEIGHTED_QUIRK = Quirk(
+_INTEL_WEIGHTED_QUIRK = _Quirk(
     "weighted_averages",
     "The metric table's recall equals its accuracy, so its precision, recall and F1 are weighted averages "
     "over classes (weighted recall is accuracy by definition).",
@@ -242,7 +251,7 @@ _INTEL_WEIGHTED_QUIRK = Quirk(
     reproduced=True,
 )
 
-INTEL_SCRATCH = Article(
+_INTEL_SCRATCH = Article(
     key="intel_scratch", title=_INTEL_TITLE, author=_INTEL_AUTHOR, url=_INTEL_URL, chapters=("02",),
     dataset="intel", headline=("accuracy", 0.7833, "78.33 %"),
     recipe={
@@ -277,20 +286,20 @@ INTEL_SCRATCH = Article(
         "epochs_run": "Results, from scratch: the log ends at Epoch 10/30 (train accuracy 0.9146, val 0.7887).",
     },
     quirks=(
-        Quirk("from_logits_on_softmax",
+        _Quirk("from_logits_on_softmax",
               "The loss is built with from_logits=True although the last layer already applies softmax.",
               "Keras 3 (TensorFlow backend) sees that the output comes from a softmax, computes the loss from "
               "its logits and only warns, so training is unaffected; on bare probabilities (a loss computed by "
               "hand on predict() output) the flag would apply a second softmax.", reproduced=True),
-        Quirk("no_restore_best_weights",
+        _Quirk("no_restore_best_weights",
               "EarlyStopping(patience=3) monitors val_loss without restore_best_weights.",
               "Training stops 3 epochs after the best epoch and keeps the last epoch's weights, whose validation "
               "loss is worse.", reproduced=True),
-        Quirk("valid_padding_32_filters",
+        _Quirk("valid_padding_32_filters",
               "All three convolutions have 32 filters and no padding, and the third block has no dropout.",
               "Valid convolutions shrink each map by 2 pixels, and with constant width the first dense layer "
               "receives 17x17x32 = 9,248 features at 150 px.", reproduced=True),
-        Quirk("test_called_validation",
+        _Quirk("test_called_validation",
               "The Results text says the curves reach about 75 % on the test set after 3 epochs; the curves "
               "plot the validation split.",
               "Curves are read on validation data; the test set is used once, for the metric table."),
@@ -300,7 +309,7 @@ INTEL_SCRATCH = Article(
     notes={**_INTEL_NOTES, "epoch_seconds": "536 to 649 s per epoch (its log)"},
 )
 
-INTEL_AUGMENTATION = Article(
+_INTEL_AUGMENTATION = Article(
     key="intel_augmentation", title=_INTEL_TITLE, author=_INTEL_AUTHOR, url=_INTEL_URL, chapters=("03",),
     dataset="intel", headline=("accuracy", 0.686, "68.60 %"),
     recipe={
@@ -333,16 +342,16 @@ INTEL_AUGMENTATION = Article(
         "epochs_run": "Results, data augmentation: the log ends at Epoch 11/50 (val accuracy 0.5925).",
     },
     quirks=(
-        Quirk("augmented_worse",
+        _Quirk("augmented_worse",
               "The augmented run ends at 68.60 %, ten points below the same article's scratch CNN (78.33 %).",
               "The article says the model's complexity must be adjusted; its log also shows an epoch-1 accuracy of "
               "0.19 (chance is 0.17) and 11 epochs of 50 at 62 steps (682 updates against the scratch run's "
               "3,510), ending at training accuracy 0.64 against 0.91: under-fitted."),
-        Quirk("model_not_shown",
+        _Quirk("model_not_shown",
               "The article does not show which network, optimizer or batch size the augmented run used.",
               "The article recipe must fill those gaps; this course uses the article's scratch CNN and says so.",
               reproduced=False),
-        Quirk("recall_not_accuracy",
+        _Quirk("recall_not_accuracy",
               "Its table gives recall 68.61 % next to accuracy 68.60 %, although weighted recall equals accuracy.",
               "A rounding slip in the article; it does not change the comparison."),
         _INTEL_SPLIT_QUIRK,
@@ -351,7 +360,7 @@ INTEL_AUGMENTATION = Article(
     notes={**_INTEL_NOTES, "epoch_seconds": "984 to 1,116 s per epoch (its log)"},
 )
 
-INTEL_ZOO = Article(
+_INTEL_ZOO = Article(
     key="intel_zoo", title=_INTEL_TITLE, author=_INTEL_AUTHOR, url=_INTEL_URL, chapters=("06",),
     dataset="intel", headline=("accuracy", 0.9033, "90.33 % (ResNet101V2)"),
     recipe={
@@ -387,22 +396,22 @@ INTEL_ZOO = Article(
                                  "331x331 inputs.",
     },
     quirks=(
-        Quirk("divide_255_into_backbones",
+        _Quirk("divide_255_into_backbones",
               "Every backbone gets images divided by 255, whatever preprocessing it was trained with.",
               "ResNetV2, Xception, Inception and MobileNetV2 expect [-1, 1], VGG expects mean-subtracted BGR and "
               "DenseNet ImageNet-normalised input: [0, 1] images cost each of them accuracy.", reproduced=True),
-        Quirk("patience_1",
+        _Quirk("patience_1",
               "EarlyStopping(patience=1) stops each model at its first epoch without improvement.",
               "One noisy epoch ends the run, so the ranking partly measures luck.", reproduced=True),
-        Quirk("small_inputs",
+        _Quirk("small_inputs",
               "All backbones see the 150x150 images, not their native input sizes (224, 299, 331).",
               "Pretrained filters fit objects at the scale they were trained on; smaller inputs cost accuracy, "
               "differently for each backbone.", reproduced=True),
-        Quirk("nasnet_not_tested",
+        _Quirk("nasnet_not_tested",
               "NASNetLarge is listed among the models but was not trained (it expects 331x331 inputs).",
               "Without its classification top Keras builds NASNetLarge at other input sizes too, so the exclusion "
               "was a choice, not a limit.", reproduced=True),
-        Quirk("winner_on_test",
+        _Quirk("winner_on_test",
               "The winner is named by its test-set accuracy.",
               "Picking the best of twelve on the test set makes the winning figure optimistic; choose on "
               "validation and test the winner once."),
@@ -415,7 +424,7 @@ INTEL_ZOO = Article(
 # Odonata (chapter 04)
 # --------------------------------------------------------------------------------------------------------
 
-ODONATA = Article(
+_ODONATA = Article(
     key="odonata", title="Introduction to Deep Learning (Part II): Dive into Image Classification",
     author="Gal Gilor", url="https://betterprogramming.pub/introduction-to-deep-learning-part-ii-f37f2794715a",
     chapters=("04",), dataset="odonata", headline=("accuracy", 0.857, "85.7 %"),
@@ -452,21 +461,21 @@ ODONATA = Article(
         "chunk_images": "Training section: 4,000 images per round, 2,000 of each class.",
     },
     quirks=(
-        Quirk("mirror_before_split",
+        _Quirk("mirror_before_split",
               "Mirrored copies were added before the train/test split, and the article does not say that an "
               "image and its mirror were kept in the same split.",
               "If they were not, many test images have their mirror image in the training set, which inflates "
               "test accuracy.", reproduced=True),
-        Quirk("chunks_leave_images_unused",
+        _Quirk("chunks_leave_images_unused",
               "Training used six chunks of 4,000 images (24,000) of the 26,491 training images.",
               "About 2,500 training images were never used, and each chunk's 10 epochs can partly overwrite what "
               "earlier chunks taught.", reproduced=True),
-        Quirk("validation_changes_per_chunk",
+        _Quirk("validation_changes_per_chunk",
               "Each chunk takes its own 5 % for validation.",
               "The validation images change every round, so the curves of different rounds are not comparable, "
               "and a validation image's mirror copy may be a training image of the same or another round.",
               reproduced=True),
-        Quirk("points_not_percent",
+        _Quirk("points_not_percent",
               "It calls 85.7 % '35.7 % better than random guessing'.",
               "That is 35.7 percentage points above the 50 % of a coin toss (71 % better in relative terms)."),
     ),
@@ -487,7 +496,7 @@ ODONATA = Article(
 # Food-5K (chapter 05)
 # --------------------------------------------------------------------------------------------------------
 
-FOOD5K = Article(
+_FOOD5K = Article(
     key="food5k", title="Transfer Learning for Image Classification using Tensorflow", author="not named in the text",
     url="https://towardsdatascience.com/transfer-learning-for-image-classification-using-tensorflow-71c359b56673",
     chapters=("05",), dataset="food5k", headline=("accuracy", 0.95, "above 95 %"),
@@ -524,15 +533,15 @@ FOOD5K = Article(
         "tensorflow": "Import section: TensorFlow 2.4.1 with CUDA 11.0.",
     },
     quirks=(
-        Quirk("code_not_in_text",
+        _Quirk("code_not_in_text",
               "Every code listing of the article (data, model, fit, test) is missing from its text.",
               "Image size, optimizer, epochs, preprocessing and what was frozen are unknown; the article "
               "recipe fills them and says so."),
-        Quirk("augmentation_without_values",
+        _Quirk("augmentation_without_values",
               "It augments with the legacy Keras image generator but gives no augmentation values.",
               "Augmentation in the input pipeline also rules out caching the backbone's features (frozen or not: "
               "the text does not say), so every epoch runs all of ResNet50 again.", reproduced=True),
-        Quirk("approximate_figure",
+        _Quirk("approximate_figure",
               "It reports only 'above 95 %', with no exact figure or metric table.",
               "A comparison can only say whether a run is above or below 95 %."),
     ),
@@ -543,7 +552,7 @@ FOOD5K = Article(
 # Fruits-360 (chapter 07)
 # --------------------------------------------------------------------------------------------------------
 
-FRUITS360 = Article(
+_FRUITS360 = Article(
     key="fruits360", title="Transfer Learning with Fruit Classification", author="James Nelson",
     url="https://towardsdatascience.com/transfer-learning-with-fruit-classification-a7a38e3f93b4",
     chapters=("07",), dataset="fruits360", headline=("accuracy", 0.99, "99 %"),
@@ -582,33 +591,33 @@ FRUITS360 = Article(
         "restore_best_weights": "Training: EarlyStopping(..., restore_best_weights=True).",
     },
     quirks=(
-        Quirk("validated_on_test",
+        _Quirk("validated_on_test",
               "It passes the Test folder as validation_data and restores the weights of the best val_accuracy "
               "epoch.",
               "Every epoch is scored on the test set: Keras 3 then restores the best test epoch (the best of "
               "several looks), while the tf.keras of 2020 restored only when early stopping stopped the run, which "
               "never happens here; either way the test set was the only held-out data behind its choices.",
               reproduced=True),
-        Quirk("divide_255_into_inception",
+        _Quirk("divide_255_into_inception",
               "InceptionV3 receives images divided by 255, in [0, 1].",
               "InceptionV3 was trained on [-1, 1] inputs (its preprocess_input); the shifted input distorts "
               "every pretrained feature until fine-tuning adapts the network to it.", reproduced=True),
-        Quirk("nothing_frozen",
+        _Quirk("nothing_frozen",
               "All 21 million InceptionV3 weights train from the first step, next to a randomly initialised head.",
               "The head's large early gradients flow into the pretrained layers, and every BatchNormalization "
               "layer updates its statistics on fruit; the course's two phases avoid both.", reproduced=True),
-        Quirk("patience_equals_epochs",
+        _Quirk("patience_equals_epochs",
               "EarlyStopping has patience 5 with 5 epochs in all.",
               "It can never stop the run; on 2020's tf.keras it therefore restored nothing, while Keras 3 restores "
               "the best epoch at the end of training, so the same code now picks the epoch on the test set.",
               reproduced=True),
-        Quirk("ten_or_120_outputs",
+        _Quirk("ten_or_120_outputs",
               "The prose says the output layer has 10 neurons, the code gives it 120.",
               "The code is right: one output per class (120 in the article's release)."),
-        Quirk("timing_contradiction",
+        _Quirk("timing_contradiction",
               "It says training took about 20-25 minutes, and later that each of the 5 epochs took 20-25 minutes.",
               "Plan for the longer reading: five epochs of full fine-tuning at 299 px are hours of GPU time."),
-        Quirk("retired_apis",
+        _Quirk("retired_apis",
               "It uses the legacy fit and evaluate generator calls, the old lr argument of SGD and the legacy image "
               "generator.",
               "All four are gone or deprecated in Keras 3: model.fit, model.evaluate, learning_rate= and "
@@ -622,7 +631,7 @@ FRUITS360 = Article(
 # Mosquito on human skin (chapter 08)
 # --------------------------------------------------------------------------------------------------------
 
-MOSQUITO = Article(
+_MOSQUITO = Article(
     key="mosquito",
     title="You can get a better F1 score when carrying out transfer learning in your image data classification",
     author="Josua Naiborhu",
@@ -661,22 +670,22 @@ MOSQUITO = Article(
         "epochs_plotted": "Modelling: loss falls and accuracy rises to about 90 % by 10 epochs.",
     },
     quirks=(
-        Quirk("tuned_run_not_described",
+        _Quirk("tuned_run_not_described",
               "The ~90 % model is described only as EfficientNetB0 with hyperparameter tuning.",
               "Its TensorBoard link names four runs: scratch_cnn, scratch_cnn_augment, "
               "transfer_learning_augment_fine_tune and transfer_learning_augment_fine_tune_model_plateau_LR, so "
               "the best figure may come from an augmented, fine-tuned run with a plateau learning-rate schedule."),
-        Quirk("tensorboard_dev_gone",
+        _Quirk("tensorboard_dev_gone",
               "Its training curves are shared on TensorBoard.dev.",
               "TensorBoard.dev shut down at the start of 2024: the link is dead; log with "
               "keras.callbacks.TensorBoard and view locally."),
-        Quirk("softmax_called_hidden",
+        _Quirk("softmax_called_hidden",
               "It calls the softmax output layer a hidden layer.",
               "The softmax layer is the output layer; a hidden layer sits between input and output."),
-        Quirk("adam_global_minimum",
+        _Quirk("adam_global_minimum",
               "It says Adam adapts the learning rate to converge to the global minimum.",
               "Adam adapts per-weight step sizes; nothing guarantees a global minimum of a neural network's loss."),
-        Quirk("f1_in_title",
+        _Quirk("f1_in_title",
               "Its original title (see its address) promises a better F1 score; the text reports accuracy only.",
               "On balanced splits the two are close, but the article gives no F1 figure to compare with."),
     ),
@@ -689,5 +698,5 @@ MOSQUITO = Article(
     },
 )
 
-ARTICLES: dict[str, Article] = {a.key: a for a in (INTEL_SCRATCH, INTEL_AUGMENTATION, INTEL_ZOO, ODONATA, FOOD5K,
-                                                   FRUITS360, MOSQUITO)}
+ARTICLES: dict[str, Article] = {a.key: a for a in (_INTEL_SCRATCH, _INTEL_AUGMENTATION, _INTEL_ZOO, _ODONATA, _FOOD5K,
+                                                   _FRUITS360, _MOSQUITO)}

@@ -18,8 +18,9 @@ arguments use **different units**, and a literal port silently changes the augme
 - ``fill_mode``/``cval`` become ``fill_mode``/``fill_value`` (the generator defaults to ``"nearest"``,
   the layers to ``"reflect"``); ``rescale`` becomes a ``Rescaling`` layer.
 
-:func:`from_image_data_generator_args` does that conversion; :func:`article_augmentation` (the Intel article's
-generator arguments, ported) and :func:`recommended_augmentation` build the two recipes chapter 03 compares.
+:func:`from_image_data_generator_args` does that conversion (chapter 03 ports the Intel article's generator
+arguments with it, as recorded in :mod:`helpers.articles`); :func:`recommended_augmentation` is the milder recipe
+chapter 03 compares it with.
 
 Speed: ``RandomRotation``, ``RandomTranslation``, ``RandomZoom`` and ``RandomShear`` each warp (resample) the
 whole image, so a block of three of them interpolates every pixel three times: blurrier, and about three times
@@ -51,14 +52,14 @@ import tensorflow as tf
 from matplotlib.figure import Figure
 
 #: Legacy arguments that have a layer counterpart (handled by :func:`from_image_data_generator_args`).
-SUPPORTED_ARGS = (
+_SUPPORTED_ARGS = (
     "rotation_range", "width_shift_range", "height_shift_range", "zoom_range", "shear_range",
     "brightness_range", "horizontal_flip", "vertical_flip", "fill_mode", "cval", "rescale",
     "interpolation_order",
 )
 
 #: Legacy arguments with no layer counterpart, and what to do instead.
-UNSUPPORTED_ARGS = {
+_UNSUPPORTED_ARGS = {
     "featurewise_center": "use keras.layers.Normalization and adapt() it on the training images",
     "featurewise_std_normalization": "use keras.layers.Normalization and adapt() it on the training images",
     "samplewise_center": "standardise each image in the model (e.g. tf.image.per_image_standardization)",
@@ -72,21 +73,14 @@ UNSUPPORTED_ARGS = {
     "dtype": "the layers output float32; cast in the pipeline if you need another dtype",
 }
 
-#: The Intel article's image data generator arguments (``helpers.articles.get("intel_augmentation").recipe
-#: ["augmentation"]``) without its ``rescale=1/255``, which the course's models do in a Rescaling layer:
-#: rotation 40 degrees, shifts and zoom of 20 %, shear 0.2 (degrees: almost nothing), horizontal flip,
-#: nearest fill. The same values as the Keras blog's classic example and the tutorials that copied it.
-ARTICLE_ARGS: dict[str, Any] = dict(
-    rotation_range=40, width_shift_range=0.2, height_shift_range=0.2, shear_range=0.2, zoom_range=0.2,
-    horizontal_flip=True, fill_mode="nearest",
-)
-
 _GEOMETRIC = ("RandomRotation", "RandomTranslation", "RandomZoom", "RandomShear", "RandomAffine")
 
 
 @keras.saving.register_keras_serializable(package="course")
 class RandomAffine(keras.layers.Layer):
     """Random rotation, shifts, shear, zoom and flips composed into ONE affine warp per image.
+
+    Chapter 03 teaches it; every recipe built with fused=True uses it (chapters 03 and 07).
 
     It draws, for each image of the batch: an angle in ``[-rotation, rotation]`` degrees, a shift in
     ``[-height_shift, height_shift]`` of the height and ``[-width_shift, width_shift]`` of the width, a shear
@@ -197,7 +191,10 @@ class RandomAffine(keras.layers.Layer):
 
 
 def rotation_factor(degrees: float) -> float:
-    """The ``RandomRotation`` factor for a maximum rotation of ``degrees``: a fraction of a full turn."""
+    """The ``RandomRotation`` factor for a maximum rotation of ``degrees``: a fraction of a full turn.
+
+    from_image_data_generator_args converts with it; chapter 03's answer key (exercise 1) checks with it.
+    """
     return degrees / 360.0
 
 
@@ -223,6 +220,8 @@ def from_image_data_generator_args(
 ) -> keras.Sequential:
     """Translate the legacy generator's keyword arguments into a ``keras.Sequential`` of preprocessing layers.
 
+    Used in chapters 03 and 07.
+
     Args:
         image_size: ``(height, width)``; needed only when a shift range is given in pixels (>= 1).
         seed: Base seed; layer ``i`` gets ``seed + i``, so the block is reproducible and building it
@@ -232,7 +231,7 @@ def from_image_data_generator_args(
             layer, one warp per image like the generator (fast: one interpolation). ``False``: one Keras
             layer per argument (``RandomRotation``, ``RandomTranslation``, ...), the port to read and learn
             the units from; it warps the image once per geometric layer.
-        **kwargs: The generator's arguments (see :data:`SUPPORTED_ARGS`). Zero, ``False`` and ``None``
+        **kwargs: The generator's arguments (see :data:`_SUPPORTED_ARGS`). Zero, ``False`` and ``None``
             values (the generator's defaults) add no layer.
 
     Returns:
@@ -245,13 +244,13 @@ def from_image_data_generator_args(
         ValueError: for arguments without a layer counterpart (the message says what to use instead) and
             unknown arguments.
     """
-    unknown = [k for k in kwargs if k not in SUPPORTED_ARGS]
+    unknown = [k for k in kwargs if k not in _SUPPORTED_ARGS]
     for key in unknown:
-        if key in UNSUPPORTED_ARGS and kwargs[key] in (False, None, 0, 0.0, 1e-6, "channels_last"):
+        if key in _UNSUPPORTED_ARGS and kwargs[key] in (False, None, 0, 0.0, 1e-6, "channels_last"):
             continue  # a default value: nothing to translate
-        if key in UNSUPPORTED_ARGS:
-            raise ValueError(f"{key} has no preprocessing-layer counterpart: {UNSUPPORTED_ARGS[key]}.")
-        raise ValueError(f"Unknown argument {key!r}; supported: {', '.join(SUPPORTED_ARGS)}.")
+        if key in _UNSUPPORTED_ARGS:
+            raise ValueError(f"{key} has no preprocessing-layer counterpart: {_UNSUPPORTED_ARGS[key]}.")
+        raise ValueError(f"Unknown argument {key!r}; supported: {', '.join(_SUPPORTED_ARGS)}.")
     height, width = image_size if image_size else (None, None)
     h_shift, w_shift = kwargs.get("height_shift_range") or 0, kwargs.get("width_shift_range") or 0
     zoom = kwargs.get("zoom_range") or 0
@@ -314,16 +313,6 @@ def _separate_geometric_layers(geometry: dict[str, Any], fill: dict[str, Any],
     return layers
 
 
-def article_augmentation(seed: int | None = None, *, fused: bool = True) -> keras.Sequential:
-    """The Intel article's strong recipe (:data:`ARTICLE_ARGS`, no rescaling) translated to Keras 3 layers.
-
-    Up to 40 degrees of rotation, 20 % shifts and zoom (x and y independently), a small shear, horizontal
-    flips, and nearest-pixel filling that smears the borders: a large transformation budget for a small CNN
-    trained for few epochs. ``fused`` as in :func:`from_image_data_generator_args`.
-    """
-    return from_image_data_generator_args(**ARTICLE_ARGS, seed=seed, fused=fused, name="article_augmentation")
-
-
 def recommended_augmentation(seed: int | None = None, *, strength: float = 1.0, fused: bool = True
                              ) -> keras.Sequential:
     """A mild, scene-appropriate recipe: the photos could have been taken like this.
@@ -366,6 +355,8 @@ def recommended_augmentation(seed: int | None = None, *, strength: float = 1.0, 
 def single_layer_examples(seed: int | None = None) -> dict[str, keras.Layer]:
     """One layer of each kind, titled for a grid (strong settings, so each effect is visible).
 
+    Used in chapter 03.
+
     Includes the two mistakes the chapter warns about: a vertical flip of a scene and the
     ``RandomRotation(0.2)`` porting bug (up to 72 degrees).
     """
@@ -389,6 +380,8 @@ def single_layer_examples(seed: int | None = None) -> dict[str, keras.Layer]:
 def augment_examples(image: Any, block: Callable[..., Any], n: int = 8) -> np.ndarray:
     """``n`` independently augmented copies of one image, as a float32 array ``(n, h, w, 3)`` in [0, 255].
 
+    Used in chapter 03.
+
     The image is tiled into a batch and passed through ``block`` with ``training=True`` (each image in a
     batch gets its own random transformation). Float output is clipped to [0, 255] for display.
     """
@@ -397,7 +390,10 @@ def augment_examples(image: Any, block: Callable[..., Any], n: int = 8) -> np.nd
 
 
 def describe(block: keras.Layer | Iterable[keras.Layer]) -> list[str]:
-    """One line per layer saying, in human units, what it does (degrees, percent, pixel offsets)."""
+    """One line per layer saying, in human units, what it does (degrees, percent, pixel offsets).
+
+    Used in chapter 03.
+    """
     layers = block.layers if hasattr(block, "layers") else list(block) if isinstance(block, Iterable) else [block]
     return [_describe_layer(layer) for layer in layers]
 
@@ -469,6 +465,8 @@ def _describe_affine(layer: RandomAffine) -> str:
 def measured_rotation(factor: float, size: int = 101) -> float:
     """Rotate a horizontal line with ``RandomRotation((factor, factor))`` and measure its angle, in degrees.
 
+    Used in chapter 03.
+
     Positive means counter-clockwise. This is how the chapter checks that the factor is a fraction of a
     full turn: ``measured_rotation(20 / 360)`` is about 20, ``measured_rotation(0.2)`` about 72.
     """
@@ -491,6 +489,8 @@ def _line_angle(picture: np.ndarray) -> float:
 
 def measured_zoom(factor: float, size: int = 101) -> float:
     """Apparent magnification of a centred square after ``RandomZoom((factor, factor))``; > 1 means zoomed in.
+
+    Used in chapter 03.
 
     ``measured_zoom(-0.2)`` is about 1.25 (negative factors zoom in), ``measured_zoom(0.2)`` about 0.83.
     """
@@ -650,6 +650,8 @@ def images_per_second(dataset: tf.data.Dataset, step: Callable[[Any], Any] | Non
                       warmup_batches: int = 2, repeats: int = 3) -> float:
     """Throughput, in images per second, of iterating ``dataset`` and applying ``step`` to each batch.
 
+    Used in chapter 03.
+
     ``dataset`` yields batches of images (or tuples whose first element is the images). First
     ``warmup_batches`` batches are run untimed (tracing, thread start-up); then the whole dataset is timed
     ``repeats`` times and the best pass is returned, the usual way to damp the noise of a shared machine.
@@ -678,6 +680,8 @@ def images_per_second(dataset: tf.data.Dataset, step: Callable[[Any], Any] | Non
 def plot_runs(histories: Mapping[str, Any], metrics: Sequence[str] = ("accuracy", "val_accuracy"),
               title: str | None = None) -> Figure:
     """Learning curves of several runs side by side: one panel per metric, one line per run.
+
+    Used in chapter 03.
 
     ``histories`` maps a run's name to its ``keras.callbacks.History`` (or its ``.history`` dict).
     Training accuracy of an augmented run is measured on augmented images, so it is expected to be lower.

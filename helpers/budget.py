@@ -8,7 +8,7 @@ float32 benchmark in chapter 03). Where a cache lives is decided as the pipeline
 (:func:`helpers.pipeline.in_memory`): in memory up to ``MEMORY_CACHE_LIMIT`` per split, else in a file
 under the course's data folder, which on Kaggle is ``/kaggle/working``.
 
-Each chapter's sizes are copied from its notebook; :attr:`Chapter.evidence` holds the lines of the
+Each chapter's sizes are copied from its notebook; :attr:`_Chapter.evidence` holds the lines of the
 notebook they come from, and ``tests/test_budget.py`` fails when a notebook no longer contains them.
 The table in ``docs/instructors.md`` is generated from here::
 
@@ -24,6 +24,8 @@ from pathlib import Path
 
 from . import articles, pipeline
 from .datasets import catalog, odonata, samples
+from .results import RECIPES
+from .runtime import PROFILES
 
 #: One gigabyte as the limits below count it (10**9 bytes).
 GB = 10**9
@@ -32,27 +34,25 @@ COLAB_RAM = int(12.7 * GB)
 #: RAM that is not ours to fill: the OS and Colab's own services (about 1 GB), the Jupyter kernel with
 #: TensorFlow, the CUDA libraries and the model (about 3 GB), tf.data's batches and prefetch buffers and
 #: the notebook's arrays (about 1 GB).
-RAM_RESERVE = 5 * GB
+_RAM_RESERVE = 5 * GB
 #: Kaggle's ``/kaggle/working``, where the course writes its data folder and therefore its cache files.
 KAGGLE_DISK = 20 * GB
 #: Disk that is not ours to fill with caches: the data the course writes there (the odonata photos built
 #: from iNaturalist, the samples), results, BackupAndRestore checkpoints and exported models.
-DISK_RESERVE = 3 * GB
+_DISK_RESERVE = 3 * GB
 
-PROFILES = ("smoke", "quick", "full")
-RECIPES = ("course", "article")
 
 #: A cache rule: ``(native size or None, training size) -> cached size``.
-Rule = Callable[[tuple[int, int] | None, tuple[int, int]], tuple[int, int]]
+_Rule = Callable[[tuple[int, int] | None, tuple[int, int]], tuple[int, int]]
 
 
-def old_rule(native: tuple[int, int] | None, image_size: tuple[int, int]) -> tuple[int, int]:
+def _old_rule(native: tuple[int, int] | None, image_size: tuple[int, int]) -> tuple[int, int]:
     """The rule before issue 13: every image cached at the training size (Fruits-360 at 299x299 in 07 ``full``)."""
     return int(image_size[0]), int(image_size[1])
 
 
 @dataclass(frozen=True)
-class Cache:
+class _Cache:
     """One cache that a chapter's run fills completely (a cache read only in part is dropped by tf.data).
 
     Attributes:
@@ -98,13 +98,13 @@ class Cache:
 
 
 @dataclass(frozen=True)
-class Usage:
+class _Usage:
     """What one run of a chapter caches: its caches, and the RAM and disk they take."""
 
     chapter: str
     profile: str
     recipe: str
-    caches: tuple[Cache, ...]
+    caches: tuple[_Cache, ...]
 
     @property
     def ram(self) -> int:
@@ -121,15 +121,77 @@ class Usage:
 
 
 # --------------------------------------------------------------------------------------------------
+# The EPOCHS and BATCH_SIZE parameters
+# --------------------------------------------------------------------------------------------------
+
+
+def _is_epoch_key(key: str) -> bool:
+    """``epochs`` (a chapter with one training phase) or ``<phase>_epochs`` (``head_epochs``, ``chunk_epochs``)."""
+    return key == "epochs" or key.endswith("_epochs")
+
+
+def override(cfg: dict, epochs: int | dict[str, int] | None = None, batch_size: int | None = None) -> dict:
+    """A copy of a chapter's ``CFG`` with the ``EPOCHS`` and ``BATCH_SIZE`` parameters applied; prints what changed.
+
+    Every chapter that trains (chapters 00 and 02 to 09) calls it right after choosing ``CFG``, so one
+    parameter shortens or resizes any chapter the same way (``EPOCHS = 1`` for a dry run).
+
+    Parameters
+    ----------
+    cfg : dict
+        The profile's (and recipe's) settings. Its epoch counts are ``epochs`` (one training phase) or
+        ``<phase>_epochs`` (several: ``cnn_epochs``, ``head_epochs``, ``finetune_epochs``, ...); a dict
+        value (chapter 03's ``article_epochs``, one count per run) is overridden entry by entry.
+    epochs : int or dict, optional
+        An int replaces every epoch count; a dict replaces only the counts it names, by their ``CFG``
+        key (``{"finetune_epochs": 3}``). A count of 0 or ``None`` stays: that phase does not run in this
+        recipe (chapter 07's article recipe has no head phase).
+    batch_size : int, optional
+        Replaces ``cfg["batch_size"]``.
+
+    Returns
+    -------
+    dict
+        A new dict; ``cfg`` itself is left as it was (it may be a profile table's entry).
+    """
+    new = dict(cfg)
+    changes = []
+    if epochs is not None:
+        keys = [key for key in cfg if _is_epoch_key(key)]
+        wanted = epochs if isinstance(epochs, dict) else dict.fromkeys(keys, epochs)
+        unknown = sorted(set(wanted) - set(keys))
+        if unknown:
+            raise ValueError(f"EPOCHS names {unknown}, which this chapter's CFG does not have; its epoch keys: {keys}")
+        for key, n in wanted.items():
+            if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+                raise ValueError(f"EPOCHS must be a positive whole number of epochs, not {n!r} (for {key})")
+            old = cfg[key]
+            new[key] = {run: n if count else count for run, count in old.items()} if isinstance(old, dict) \
+                else (n if old else old)
+            if new[key] != old:
+                changes.append(f"{key} {old} -> {new[key]}")
+    if batch_size is not None:
+        if "batch_size" not in cfg:
+            raise ValueError("BATCH_SIZE is set but this CFG has no batch_size")
+        new["batch_size"] = int(batch_size)
+        if new["batch_size"] != cfg["batch_size"]:
+            changes.append(f"batch_size {cfg['batch_size']} -> {new['batch_size']}")
+    if changes:
+        print("overridden by the parameters: " + ", ".join(changes))
+    return new
+
+
+# --------------------------------------------------------------------------------------------------
 # Split counts
 # --------------------------------------------------------------------------------------------------
 
 #: Classes of each dataset's offline sample (``helpers.datasets.samples``).
-_SAMPLE_CLASSES = {"intel": len(catalog.INTEL.class_names), "food5k": len(catalog.FOOD5K.class_names),
+_SAMPLE_CLASSES = {"intel": len(catalog.info("intel").class_names),
+                   "food5k": len(catalog.info("food5k").class_names),
                    "fruits360": len(samples.FRUIT_CLASSES), "mosquito": len(samples.MOSQUITO_CLASSES),
-                   "odonata": len(catalog.ODONATA.class_names)}
+                   "odonata": len(catalog.info("odonata").class_names)}
 #: Share of the training folder that ``datasets.load`` holds out for validation when there is no validation split.
-LOAD_VAL_FRACTION = 0.2
+_LOAD_VAL_FRACTION = 0.2
 
 
 def _carve(n: int, fraction: float) -> tuple[int, int]:
@@ -140,14 +202,20 @@ def _carve(n: int, fraction: float) -> tuple[int, int]:
     return n - held, held
 
 
-def _catalogue_split(sizes: dict[str, int], split: str) -> int | None:
-    """The count of ``split`` in catalogue ``sizes``, whose keys may carry a note: "train (131-class release)"."""
+def catalogue_split(sizes: dict[str, int], split: str) -> int | None:
+    """The count of ``split`` in catalogue ``sizes``, whose keys may carry a note: "train (131-class release)".
+
+    The cache budget reads it here; ``tools/rehearse.py`` sizes its full-size copies of the datasets with it.
+    """
     found = [n for key, n in sizes.items() if key.split()[0] == split]
     return found[0] if found else None
 
 
 def classes(name: str, profile: str) -> int:
-    """Classes of dataset ``name`` in ``profile`` (the sample's in ``smoke``; the catalogue's release otherwise)."""
+    """Classes of dataset ``name`` in ``profile`` (the sample's in ``smoke``; the catalogue's release otherwise).
+
+    The cache budget counts with it; tools/rehearse.py sizes its stand-in datasets with it.
+    """
     if profile == "smoke":
         return _SAMPLE_CLASSES[name]
     dataset = catalog.info(name)
@@ -163,9 +231,11 @@ def classes(name: str, profile: str) -> int:
 def split_counts(name: str, profile: str, images_per_class: int | None = None) -> dict[str, int]:
     """Images in each split that ``datasets.load`` returns for dataset ``name`` in ``profile``.
 
+    The cache budget counts with it; tools/rehearse.py sizes its stand-in odonata with it.
+
     ``smoke``: the generated sample's counts (``images_per_class`` as given to ``make_sample``; default
     the sample's own); ``quick``/``full``: the catalogue's, or for odonata the build of that profile.
-    Datasets without a validation split lose ``LOAD_VAL_FRACTION`` of their training images to it, as
+    Datasets without a validation split lose ``_LOAD_VAL_FRACTION`` of their training images to it, as
     ``datasets.load`` does.
     """
     if profile == "smoke":
@@ -173,7 +243,7 @@ def split_counts(name: str, profile: str, images_per_class: int | None = None) -
         held = max(4, n // 3)  # samples._split_sizes
         k = _SAMPLE_CLASSES[name]
         if name in ("intel", "fruits360"):  # no validation folder: carved out of each training class
-            kept, carved = _carve(n, LOAD_VAL_FRACTION)
+            kept, carved = _carve(n, _LOAD_VAL_FRACTION)
             return {"train": k * kept, "val": k * carved, "test": k * held}
         return {"train": k * n, "val": k * held, "test": k * held}
     if name == "odonata" and profile in odonata.PROFILE_BUILDS:
@@ -185,11 +255,11 @@ def split_counts(name: str, profile: str, images_per_class: int | None = None) -
                                                                                           shares, strict=True)}
         return counts
     sizes = catalog.info(name).sizes
-    train, val, test = (_catalogue_split(sizes, split) for split in ("train", "val", "test"))
+    train, val, test = (catalogue_split(sizes, split) for split in ("train", "val", "test"))
     if train is None or test is None:
         raise ValueError(f"The catalogue gives no train/test counts for {name}: {sizes}")
     if val is None:
-        train, val = _carve(train, LOAD_VAL_FRACTION)
+        train, val = _carve(train, _LOAD_VAL_FRACTION)
     return {"train": train, "val": val, "test": test}
 
 
@@ -202,17 +272,17 @@ def _square(side: int) -> tuple[int, int]:
     return int(side), int(side)
 
 
-def _loaded(name: str, profile: str, side: int, rule: Rule, counts: dict[str, int] | None = None,
-            place: str = "auto") -> list[Cache]:
+def _loaded(name: str, profile: str, side: int, rule: _Rule, counts: dict[str, int] | None = None,
+            place: str = "auto") -> list[_Cache]:
     """The three caches of ``datasets.load(name, ..., image_size=(side, side))`` (or of the same files)."""
     counts = counts or split_counts(name, profile)
     size = rule(catalog.info(name).image_size, _square(side))
-    return [Cache(split, counts[split], size, place=place, shuffled=split == "train")
+    return [_Cache(split, counts[split], size, place=place, shuffled=split == "train")
             for split in ("train", "val", "test")]
 
 
 @dataclass(frozen=True)
-class Chapter:
+class _Chapter:
     """What one chapter caches.
 
     Attributes:
@@ -228,23 +298,23 @@ class Chapter:
     dataset: str
     sizes: dict[str, dict[str, int]]
     evidence: tuple[str, ...]
-    caches: Callable[[str, str, int, Rule], list[Cache]]
+    caches: Callable[[str, str, int, _Rule], list[_Cache]]
 
     @property
     def recipes(self) -> tuple[str, ...]:
         return tuple(self.sizes)
 
 
-def _intel_03(profile: str, recipe: str, side: int, rule: Rule) -> list[Cache]:
+def _intel_03(profile: str, recipe: str, side: int, rule: _Rule) -> list[_Cache]:
     """Chapter 03: Intel, plus its augmentation benchmark's batches cached as float32 (``bench ... .cache()``)."""
     bench_batches = {"smoke": 4, "quick": 24, "full": 48}[profile]
     return [*_loaded("intel", profile, side, rule),
-            Cache("benchmark batches (float32)", bench_batches * 32, _square(side), dtype="float32", place="memory")]
+            _Cache("benchmark batches (float32)", bench_batches * 32, _square(side), dtype="float32", place="memory")]
 
 
 def _odonata_photos(profile: str) -> dict[str, int]:
     """Photos per class in the odonata data of ``profile``, all splits together (the article recipe pools them)."""
-    names = catalog.ODONATA.class_names
+    names = catalog.info("odonata").class_names
     if profile == "smoke":
         n = samples.DEFAULT_IMAGES_PER_CLASS["odonata"]
         return dict.fromkeys(names, n + 2 * max(4, n // 3))
@@ -252,7 +322,7 @@ def _odonata_photos(profile: str) -> dict[str, int]:
     return {name: int(wanted[name]) for name in names} if isinstance(wanted, dict) else dict.fromkeys(names, wanted)
 
 
-def _odonata_04(profile: str, recipe: str, side: int, rule: Rule) -> list[Cache]:
+def _odonata_04(profile: str, recipe: str, side: int, rule: _Rule) -> list[_Cache]:
     """Chapter 04: the odonata splits; the article recipe's stored mirror copies instead (``stored_images``).
 
     The article recipe doubles every photo with its mirror image and splits the doubled set
@@ -263,7 +333,7 @@ def _odonata_04(profile: str, recipe: str, side: int, rule: Rule) -> list[Cache]
     loaded = _loaded("odonata", profile, side, rule)
     if recipe == "course":
         return loaded
-    size = rule(catalog.ODONATA.image_size, _square(side))
+    size = rule(catalog.info("odonata").image_size, _square(side))
     settings = articles.get("odonata").recipe
     n_chunks = 3 if profile == "smoke" else settings["chunks"]
     share = odonata.article_test_share()
@@ -274,25 +344,25 @@ def _odonata_04(profile: str, recipe: str, side: int, rule: Rule) -> list[Cache]
     chunk_val = round(settings["validation_fraction"] * chunk)
     return [
         loaded[1],  # the loaded validation split, read to pick photos to explain
-        Cache("one chunk (training part)", chunk - chunk_val, size, place="memory", shuffled=True),
-        Cache("one chunk (validation part)", chunk_val, size, place="memory"),
-        Cache("every chunk's validation part", n_chunks * chunk_val, size, place="memory"),
-        Cache("mirrored test set", sum(test_rows.values()), size, place="memory"),
+        _Cache("one chunk (training part)", chunk - chunk_val, size, place="memory", shuffled=True),
+        _Cache("one chunk (validation part)", chunk_val, size, place="memory"),
+        _Cache("every chunk's validation part", n_chunks * chunk_val, size, place="memory"),
+        _Cache("mirrored test set", sum(test_rows.values()), size, place="memory"),
     ]
 
 
-def _food5k_05(profile: str, recipe: str, side: int, rule: Rule) -> list[Cache]:
+def _food5k_05(profile: str, recipe: str, side: int, rule: _Rule) -> list[_Cache]:
     """Chapter 05: its own ``make_dataset`` pipelines of the DataFrame's splits, cached in memory."""
     return _loaded("food5k", profile, side, rule, place="memory")
 
 
-def _fruits_07(profile: str, recipe: str, side: int, rule: Rule) -> list[Cache]:
+def _fruits_07(profile: str, recipe: str, side: int, rule: _Rule) -> list[_Cache]:
     """Chapter 07: capped training/validation splits (memory) in smoke and quick, the whole test split.
 
     The article recipe trains on the whole (capped) Training folder, one cache, and validates on the test split.
     """
     counts = split_counts("fruits360", profile)
-    size = rule(catalog.FRUITS360.image_size, _square(side))
+    size = rule(catalog.info("fruits360").image_size, _square(side))
     caps = {"smoke": {"train": 14, "val": 4, "random_val": 4},
             "quick": {"train": 100, "val": 25, "random_val": 25}}.get(profile)
     k = classes("fruits360", profile)
@@ -303,15 +373,15 @@ def _fruits_07(profile: str, recipe: str, side: int, rule: Rule) -> list[Cache]:
     split_sizes = {split: min(counts[split], k * caps[split]) if caps else counts[split]
                    for split in ("train", "val", "random_val")}
     place = "memory" if caps else "auto"  # the capping cell rebuilds with make_dataset(cache=True)
-    test = Cache("test", counts["test"], size)
+    test = _Cache("test", counts["test"], size)
     if recipe == "article":
-        return [Cache("whole Training folder", sum(split_sizes.values()), size, shuffled=True), test]
-    return [Cache("train", split_sizes["train"], size, place=place, shuffled=True),
-            Cache("val", split_sizes["val"], size, place=place),
-            Cache("random_val", split_sizes["random_val"], size, place=place), test]
+        return [_Cache("whole Training folder", sum(split_sizes.values()), size, shuffled=True), test]
+    return [_Cache("train", split_sizes["train"], size, place=place, shuffled=True),
+            _Cache("val", split_sizes["val"], size, place=place),
+            _Cache("random_val", split_sizes["random_val"], size, place=place), test]
 
 
-def _folder_09(profile: str, recipe: str, side: int, rule: Rule) -> list[Cache]:
+def _folder_09(profile: str, recipe: str, side: int, rule: _Rule) -> list[_Cache]:
     """Chapter 09: ``folder_data.load_folder`` caches at the training size (a folder's image sizes are unknown).
 
     ``smoke`` loads the example folder (4 classes of the Intel sample's images, class folders only: 20 %
@@ -328,10 +398,10 @@ def _folder_09(profile: str, recipe: str, side: int, rule: Rule) -> list[Cache]:
         intel = split_counts("intel", profile)
         train, val = _carve(intel["train"] + intel["val"], 0.15)
         counts = {"train": train, "val": val, "test": intel["test"]}
-    return [Cache(split, counts[split], size, shuffled=split == "train") for split in ("train", "val", "test")]
+    return [_Cache(split, counts[split], size, shuffled=split == "train") for split in ("train", "val", "test")]
 
 
-def _nothing(profile: str, recipe: str, side: int, rule: Rule) -> list[Cache]:
+def _nothing(profile: str, recipe: str, side: int, rule: _Rule) -> list[_Cache]:
     return []
 
 
@@ -339,54 +409,60 @@ _FRUITS_ARTICLE = articles.get("fruits360").recipe["image_size"]
 _INTEL_ARTICLE = articles.get("intel_scratch").recipe["image_size"]
 _MOSQUITO_ARTICLE = articles.get("mosquito").recipe["image_size"]
 
-CHAPTERS: dict[str, Chapter] = {c.number: c for c in (
-    Chapter("00", "intel", {"course": {"smoke": 96, "quick": 160, "full": 160}},
-            ('SIZE = {"smoke": 96, "quick": 160, "full": 160}[PROFILE]', 'DATASETS = ["intel",',
+CHAPTERS: dict[str, _Chapter] = {c.number: c for c in (
+    _Chapter("00", "intel", {"course": {"smoke": 96, "quick": 160, "full": 160}},
+            ('"smoke": dict(image_size=96,', '"quick": dict(image_size=160,', '"full": dict(image_size=160,',
+             'DATASETS = ["intel",',
              "history = model.fit(\n    data.train,"),
             lambda p, r, side, rule: _loaded("intel", p, side, rule)),
-    Chapter("01", "intel", {"course": {"smoke": 0, "quick": 0, "full": 0}},
+    _Chapter("01", "intel", {"course": {"smoke": 0, "quick": 0, "full": 0}},
             ("intel.files[\"test\"]",), _nothing),
-    Chapter("02", "intel", {"course": {"smoke": 64, "quick": 150, "full": 150},
+    _Chapter("02", "intel", {"course": {"smoke": 64, "quick": 150, "full": 150},
                             "article": {"smoke": 64, "quick": _INTEL_ARTICLE, "full": _INTEL_ARTICLE}},
             ('"smoke": dict(image_size=64, batch_size=32', '"quick": dict(image_size=150, batch_size=64',
              "COURSE_FULL = dict(image_size=150,", '"smoke": dict(image_size=64, batch_size=SETTINGS["batch_size"]',
              '"full": dict(image_size=SETTINGS["image_size"]', '"quick": dict(image_size=SETTINGS["image_size"]'),
             lambda p, r, side, rule: _loaded("intel", p, side, rule)),
-    Chapter("03", "intel", {recipe: {"smoke": 64, "quick": 150, "full": 150} for recipe in RECIPES},
-            ('"smoke": dict(size=64, batch_size=32,', '"quick": dict(size=150, batch_size=32,',
-             '"full": dict(size=150, batch_size=32,', "bench_batches=4,", "bench_batches=24,", "bench_batches=48,",
+    _Chapter("03", "intel", {recipe: {"smoke": 64, "quick": 150, "full": 150} for recipe in RECIPES},
+            ('"smoke": dict(image_size=64, batch_size=32,', '"quick": dict(image_size=150, batch_size=32,',
+             '"full": dict(image_size=150, batch_size=32,', "bench_batches=4,", "bench_batches=24,",
+             "bench_batches=48,",
              'bench = images_only.take(CFG["bench_batches"] * CFG["batch_size"]).batch(CFG["batch_size"]).cache()'),
             _intel_03),
-    Chapter("04", "odonata", {recipe: {"smoke": 64, "quick": 160, "full": 256} for recipe in RECIPES},
-            ('"smoke": dict(size=64,', '"quick": dict(size=160,', '"full": dict(size=256,', "chunks=3, chunk_epochs=3",
+    _Chapter("04", "odonata", {recipe: {"smoke": 64, "quick": 160, "full": 256} for recipe in RECIPES},
+            ('"smoke": dict(image_size=64,', '"quick": dict(image_size=160,', '"full": dict(image_size=256,',
+             "chunks=3, chunk_epochs=3",
              "ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE).cache()"),
             _odonata_04),
-    Chapter("05", "food5k", {recipe: {"smoke": 64, "quick": 224, "full": 224} for recipe in RECIPES},
+    _Chapter("05", "food5k", {recipe: {"smoke": 64, "quick": 224, "full": 224} for recipe in RECIPES},
             ('"smoke": dict(image_size=64,', '"quick": dict(image_size=224,', '"full": dict(image_size=224,',
              "pipeline.make_dataset(part.path, part.label, image_size=IMAGE_SIZE"),
             _food5k_05),
-    Chapter("06", "intel", {recipe: {"smoke": 0, "quick": 0, "full": 0} for recipe in RECIPES},
+    _Chapter("06", "intel", {recipe: {"smoke": 0, "quick": 0, "full": 0} for recipe in RECIPES},
             ("seed=SEED, cache=False)",), _nothing),
-    Chapter("07", "fruits360", {"course": {"smoke": 128, "quick": 150, "full": 299},
+    _Chapter("07", "fruits360", {"course": {"smoke": 128, "quick": 150, "full": 299},
                                 "article": {"smoke": 96, "quick": 150, "full": _FRUITS_ARTICLE}},
             ('"smoke": dict(image_size=128,', '"quick": dict(image_size=150,', '"full": dict(image_size=299,',
              '"smoke": dict(image_size=96,', '"full": dict(image_size=S["image_size"]',
              "per_class=dict(train=14, val=4, random_val=4)", "per_class=dict(train=100, val=25, random_val=25)"),
             _fruits_07),
-    Chapter("08", "mosquito", {"course": {"smoke": 64, "quick": 224, "full": 224},
+    _Chapter("08", "mosquito", {"course": {"smoke": 64, "quick": 224, "full": 224},
                                "article": {"smoke": 64, "quick": _MOSQUITO_ARTICLE, "full": _MOSQUITO_ARTICLE}},
             ('"smoke": dict(image_size=64,', '"quick": dict(image_size=224,', '"full": dict(image_size=224,',
              'CFG = dict(image_size=filled["image_size"]', "shrunk = dict(image_size=64,"),
             lambda p, r, side, rule: _loaded("mosquito", p, side, rule)),
-    Chapter("09", "intel", {"course": {"smoke": 64, "quick": 224, "full": 224}},
+    _Chapter("09", "intel", {"course": {"smoke": 64, "quick": 224, "full": 224}},
             ('"smoke": dict(image_size=64,', 'backbone="EfficientNetV2B0"', "val_fraction=0.15, test_fraction=0.15",
              "val_fraction=0.2, test_fraction=0.2", 'SIZE = CFG["image_size"] or models.backbone(BACKBONE_NAME).size'),
             _folder_09),
 )}
 
 
-def usage(chapter: str, profile: str, recipe: str = "course", rule: Rule | None = None) -> Usage:
+def usage(chapter: str, profile: str, recipe: str = "course", rule: _Rule | None = None) -> _Usage:
     """The caches a run of ``chapter`` fills in ``profile`` with ``recipe``, under ``rule`` (default: the course's).
+
+    The cache table of docs/instructors.md is made of these; tools/rehearse.py records it beside a
+    rehearsal's measured caches.
 
     ``rule`` defaults to :func:`helpers.pipeline.cache_size` as it is when called, so these figures
     always follow the rule the pipeline really applies.
@@ -396,24 +472,24 @@ def usage(chapter: str, profile: str, recipe: str = "course", rule: Rule | None 
         raise ValueError(f"Chapter {chapter} has no {recipe!r} recipe; it has {spec.recipes}.")
     side = spec.sizes[recipe][profile]
     caches = spec.caches(profile, recipe, side, rule or pipeline.cache_size)
-    return Usage(chapter, profile, recipe, tuple(caches))
+    return _Usage(chapter, profile, recipe, tuple(caches))
 
 
-def all_usage(rule: Rule | None = None) -> list[Usage]:
+def _all_usage(rule: _Rule | None = None) -> list[_Usage]:
     """:func:`usage` of every chapter, profile and recipe."""
     return [usage(number, profile, recipe, rule) for number, spec in CHAPTERS.items()
             for profile in PROFILES for recipe in spec.recipes]
 
 
-def problems(rule: Rule | None = None) -> list[str]:
+def _problems(rule: _Rule | None = None) -> list[str]:
     """Every run whose caches do not fit, in words; empty when all fit.
 
     Limits: memory caches (with the shuffle buffers of file caches) within free Colab's RAM less
-    :data:`RAM_RESERVE`; cache files within Kaggle's ``/kaggle/working`` less :data:`DISK_RESERVE`.
+    :data:`_RAM_RESERVE`; cache files within Kaggle's ``/kaggle/working`` less :data:`_DISK_RESERVE`.
     """
-    ram_room, disk_room = COLAB_RAM - RAM_RESERVE, KAGGLE_DISK - DISK_RESERVE
+    ram_room, disk_room = COLAB_RAM - _RAM_RESERVE, KAGGLE_DISK - _DISK_RESERVE
     found = []
-    for u in all_usage(rule):
+    for u in _all_usage(rule):
         run = f"chapter {u.chapter} {u.profile} ({u.recipe} recipe)"
         if u.ram > ram_room:
             found.append(f"{run}: {_gb(u.ram)} of caches in RAM, more than the {_gb(ram_room)} free Colab leaves")
@@ -427,13 +503,13 @@ def problems(rule: Rule | None = None) -> list[str]:
 # The table in docs/instructors.md
 # --------------------------------------------------------------------------------------------------
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "instructors.md"
-BEGIN = "<!-- cache-table: generated by `python -m helpers.budget`; do not edit by hand -->"
-END = "<!-- end of cache-table -->"
+_DOC = Path(__file__).resolve().parent.parent / "docs" / "instructors.md"
+_BEGIN = "<!-- cache-table: generated by `python -m helpers.budget`; do not edit by hand -->"
+_END = "<!-- end of cache-table -->"
 
 
 #: Dataset names as the chapter map of ``docs/instructors.md`` writes them.
-SHORT_NAMES = {"intel": "Intel scenes", "food5k": "Food-5K", "fruits360": "Fruits-360", "mosquito": "mosquitoes",
+_SHORT_NAMES = {"intel": "Intel scenes", "food5k": "Food-5K", "fruits360": "Fruits-360", "mosquito": "mosquitoes",
                "odonata": "odonata"}
 
 
@@ -445,23 +521,23 @@ def _gb(n: int) -> str:
     return f"{n / GB:.2f} GB"
 
 
-def _cell(u: Usage) -> str:
+def _cell(u: _Usage) -> str:
     if not u.caches:
         return "nothing cached"
     parts = [f"{_gb(u.ram)} RAM"] + ([f"{_gb(u.disk)} disk"] if u.disk else [])
     return " + ".join(parts)
 
 
-def _sizes(u: Usage) -> str:
+def _sizes(u: _Usage) -> str:
     return ", ".join(f"{h}x{w}" for h, w in u.sizes) or "-"
 
 
-def render_table(rule: Rule | None = None) -> str:
+def _render_table(rule: _Rule | None = None) -> str:
     """The markdown table of every chapter's caches per profile (course and article recipe)."""
     lines = ["| # | dataset | profile | cached at | course recipe | article recipe |",
              "| --- | --- | --- | --- | --- | --- |"]
     for number, spec in CHAPTERS.items():
-        dataset = SHORT_NAMES[spec.dataset] + (" (stand-in for your folder)" if number == "09" else "")
+        dataset = _SHORT_NAMES[spec.dataset] + (" (stand-in for your folder)" if number == "09" else "")
         for profile in PROFILES:
             course = usage(number, profile, "course", rule)
             article = usage(number, profile, "article", rule) if "article" in spec.recipes else None
@@ -473,42 +549,42 @@ def render_table(rule: Rule | None = None) -> str:
     return "\n".join(lines)
 
 
-def render_section(rule: Rule | None = None) -> str:
-    """The generated block of ``docs/instructors.md``: the limits, then :func:`render_table`."""
-    old, new = usage("07", "full", rule=old_rule), usage("07", "full", rule=rule)
+def _render_section(rule: _Rule | None = None) -> str:
+    """The generated block of ``docs/instructors.md``: the limits, then :func:`_render_table`."""
+    old, new = usage("07", "full", rule=_old_rule), usage("07", "full", rule=rule)
     return "\n".join([
-        BEGIN,
+        _BEGIN,
         f"Limits checked by `tests/test_budget.py`: caches in RAM (with the shuffle buffer of a file cache) "
-        f"within {_gb(COLAB_RAM - RAM_RESERVE)} (free Colab's {_gb(COLAB_RAM)} less {_gb(RAM_RESERVE)} for the "
-        f"system, TensorFlow and the model), cache files within {_gb(KAGGLE_DISK - DISK_RESERVE)} (Kaggle's "
-        f"{_gb(KAGGLE_DISK)} `/kaggle/working` less {_gb(DISK_RESERVE)} for data, results and checkpoints). "
+        f"within {_gb(COLAB_RAM - _RAM_RESERVE)} (free Colab's {_gb(COLAB_RAM)} less {_gb(_RAM_RESERVE)} for the "
+        f"system, TensorFlow and the model), cache files within {_gb(KAGGLE_DISK - _DISK_RESERVE)} (Kaggle's "
+        f"{_gb(KAGGLE_DISK)} `/kaggle/working` less {_gb(_DISK_RESERVE)} for data, results and checkpoints). "
         f"A split is cached in RAM up to {_gb(pipeline.MEMORY_CACHE_LIMIT)}, else in a file. Chapter 07 `full`, "
         f"cached at its training size as before issue 13, took {_gb(old.disk)} of cache files and "
         f"{_gb(old.ram)} of RAM; at the images' own size it takes {_cell(new)}.",
         "",
-        render_table(rule),
-        END,
+        _render_table(rule),
+        _END,
     ])
 
 
-def write_doc(path: str | Path = DOC) -> bool:
-    """Replace the generated block of ``path`` with :func:`render_section`; ``True`` when the file changed."""
+def _write_doc(path: str | Path = _DOC) -> bool:
+    """Replace the generated block of ``path`` with :func:`_render_section`; ``True`` when the file changed."""
     path = Path(path)
     text = path.read_text()
-    if BEGIN not in text or END not in text:
-        raise ValueError(f"{path} has no generated cache table (markers {BEGIN!r} ... {END!r}).")
-    start, stop = text.index(BEGIN), text.index(END) + len(END)
-    new = text[:start] + render_section() + text[stop:]
+    if _BEGIN not in text or _END not in text:
+        raise ValueError(f"{path} has no generated cache table (markers {_BEGIN!r} ... {_END!r}).")
+    start, stop = text.index(_BEGIN), text.index(_END) + len(_END)
+    new = text[:start] + _render_section() + text[stop:]
     if new != text:
         path.write_text(new)
     return new != text
 
 
-def section_in_doc(path: str | Path = DOC) -> str:
-    """The generated block as it stands in ``path`` (to compare with :func:`render_section`)."""
+def _section_in_doc(path: str | Path = _DOC) -> str:
+    """The generated block as it stands in ``path`` (to compare with :func:`_render_section`)."""
     text = Path(path).read_text()
-    return text[text.index(BEGIN):text.index(END) + len(END)]
+    return text[text.index(_BEGIN):text.index(_END) + len(_END)]
 
 
 if __name__ == "__main__":
-    print(("rewrote the cache table in " if write_doc() else "the cache table is up to date in ") + str(DOC))
+    print(("rewrote the cache table in " if _write_doc() else "the cache table is up to date in ") + str(_DOC))

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from helpers.evaluation import _as_probability_matrix
+from helpers.evaluation import probability_matrix
 
 __all__ = [
     "apply_temperature", "expected_calibration_error", "fit_temperature", "logits_from_probabilities",
@@ -45,7 +45,7 @@ TEMPERATURE_BOUNDS = (0.05, 20.0)
 
 def _labels_and_probabilities(y_true, y_prob) -> tuple[np.ndarray, np.ndarray]:
     """Integer labels of shape ``(n,)`` and probabilities of shape ``(n, classes)``, checked to agree."""
-    probs = _as_probability_matrix(np.asarray(y_prob))
+    probs = probability_matrix(np.asarray(y_prob))
     labels = np.asarray(y_true).reshape(-1).astype(int)
     if len(labels) != len(probs):
         raise ValueError(f"{len(labels)} labels but {len(probs)} rows of probabilities.")
@@ -54,6 +54,8 @@ def _labels_and_probabilities(y_true, y_prob) -> tuple[np.ndarray, np.ndarray]:
 
 def reliability_bins(y_true, y_prob, n_bins: int = 10) -> pd.DataFrame:
     """Group predictions by confidence (the top probability) into equal-width bins, for a reliability diagram.
+
+    Used in chapter 08.
 
     Bin ``b`` holds the predictions with ``b / n_bins < confidence <= (b + 1) / n_bins`` (the first bin
     also holds 0). For a calibrated model each bin's accuracy is close to its mean confidence.
@@ -89,6 +91,8 @@ def reliability_bins(y_true, y_prob, n_bins: int = 10) -> pd.DataFrame:
 def expected_calibration_error(y_true, y_prob, n_bins: int = 10) -> float:
     """ECE: the average gap between confidence and accuracy over the bins, weighted by how many predictions each holds.
 
+    Used in chapter 08.
+
     0 for a perfectly calibrated model; a model that says 0.99 and is right 80 % of the time has an ECE
     near 0.19. It depends a little on ``n_bins``, so compare ECEs computed with the same bins.
     """
@@ -102,16 +106,21 @@ def expected_calibration_error(y_true, y_prob, n_bins: int = 10) -> float:
 def logits_from_probabilities(y_prob, epsilon: float = EPSILON) -> np.ndarray:
     """Log-probabilities, which stand in for the logits of a model that ends with a softmax.
 
+    Used in chapter 08.
+
     ``log softmax(z) = z - logsumexp(z)`` differs from the logits ``z`` by one number per row, and adding a
     number to a whole row changes no softmax, even after dividing by a temperature. Probabilities are
     clipped at ``epsilon`` first (a float32 softmax can round a tiny probability to 0, whose log is -inf).
     """
-    probs = _as_probability_matrix(np.asarray(y_prob))
+    probs = probability_matrix(np.asarray(y_prob))
     return np.log(np.clip(probs, epsilon, 1.0))
 
 
 def apply_temperature(logits, temperature: float) -> np.ndarray:
-    """The probabilities ``softmax(logits / temperature)`` (row by row, computed stably)."""
+    """The probabilities ``softmax(logits / temperature)`` (row by row, computed stably).
+
+    Used in chapter 08.
+    """
     if not temperature > 0:
         raise ValueError(f"The temperature must be positive, not {temperature}")
     scaled = np.asarray(logits, dtype=np.float64) / temperature
@@ -122,6 +131,8 @@ def apply_temperature(logits, temperature: float) -> np.ndarray:
 
 def negative_log_likelihood(logits, y_true, temperature: float = 1.0) -> float:
     """Mean of ``-log p(true class)`` after dividing the logits by ``temperature``: the loss the model trained on.
+
+    Used in chapter 08.
 
     Computed as ``(top - true) + log1p(sum of the other exp(logit - top))``, so that the loss of a confident
     right answer stays a tiny positive number instead of rounding to 0 (``log(1 + 1e-17)`` is 0 in float64):
@@ -142,6 +153,8 @@ def negative_log_likelihood(logits, y_true, temperature: float = 1.0) -> float:
 
 def fit_temperature(logits, y_true, bounds: tuple[float, float] = TEMPERATURE_BOUNDS, tol: float = 1e-7) -> float:
     """The temperature ``T`` that minimises the negative log-likelihood of ``y_true`` (fit it on VALIDATION data).
+
+    Used in chapter 08.
 
     The negative log-likelihood is a convex function of ``1 / T`` (a log-sum-exp minus a linear term), so a
     golden-section search over ``1 / T`` finds its minimum within ``bounds``. A result at a bound means the
@@ -183,6 +196,8 @@ def fit_temperature(logits, y_true, bounds: tuple[float, float] = TEMPERATURE_BO
 def plot_reliability(diagrams: Mapping[str, tuple[np.ndarray, np.ndarray]], n_bins: int = 10,
                      title: str | None = None) -> Figure:
     """Reliability diagrams side by side: one panel per ``name: (y_true, y_prob)``, titled with its ECE.
+
+    Used in chapter 08.
 
     Bars are each confidence bin's accuracy, the hatched part of a bar the gap to the bin's mean confidence
     (above the bar: over-confident; inside it: under-confident), the dashed diagonal a perfectly calibrated

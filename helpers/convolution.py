@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import io
 import math
-import os
 import re
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -32,7 +30,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from numpy.lib.stride_tricks import sliding_window_view
 
-Padding = str | int  # "valid", "same", or a number of zero rows/columns added on every side
+_Padding = str | int  # "valid", "same", or a number of zero rows/columns added on every side
 
 #: Classic 3x3 kernels (float32). Blur kernels sum to 1 (brightness kept), edge kernels to 0
 #: (flat regions give 0), sharpen and emboss to 1.
@@ -59,8 +57,10 @@ def _pair(value: int | Sequence[int], what: str) -> tuple[int, int]:
     return int(pair[0]), int(pair[1])
 
 
-def pad_amounts(n: int, k: int, stride: int = 1, padding: Padding = "valid") -> tuple[int, int]:
+def pad_amounts(n: int, k: int, stride: int = 1, padding: _Padding = "valid") -> tuple[int, int]:
     """Zero rows (or columns) added ``(before, after)`` along one axis of length ``n``.
+
+    Used in chapter 01.
 
     ``"valid"`` adds none. ``"same"`` adds just enough for ``ceil(n / stride)`` outputs and, like
     TensorFlow, puts the odd one *after* (bottom/right): ``total = max((out - 1) * stride + k - n, 0)``,
@@ -77,8 +77,10 @@ def pad_amounts(n: int, k: int, stride: int = 1, padding: Padding = "valid") -> 
     raise ValueError(f'padding must be "valid", "same" or an int >= 0, got {padding!r}.')
 
 
-def output_size(n: int, k: int, stride: int = 1, padding: Padding = "valid") -> int:
+def output_size(n: int, k: int, stride: int = 1, padding: _Padding = "valid") -> int:
     """Length of a convolution's (or pooling's) output along an axis of length ``n``.
+
+    Used in chapter 01.
 
     The general formula is ``floor((n + p_before + p_after - k) / stride) + 1``: with ``"valid"``
     (no padding) it is ``floor((n - k) / stride) + 1``; with ``"same"`` it simplifies to
@@ -95,8 +97,10 @@ def output_size(n: int, k: int, stride: int = 1, padding: Padding = "valid") -> 
     return (n + before + after - k) // stride + 1
 
 
-def conv2d_loops(image: Any, kernel: Any, stride: int = 1, padding: Padding = "valid") -> np.ndarray:
+def conv2d_loops(image: Any, kernel: Any, stride: int = 1, padding: _Padding = "valid") -> np.ndarray:
     """Convolve one single-channel image with one kernel using plain loops: the definition.
+
+    Used in chapter 01.
 
     ``out[i, j] = sum over u, v of image[i * stride + u, j * stride + v] * kernel[u, v]``,
     after zero-padding the image (see :func:`pad_amounts`). Slow on purpose: every multiplication
@@ -129,7 +133,7 @@ def conv2d_loops(image: Any, kernel: Any, stride: int = 1, padding: Padding = "v
     return out
 
 
-def _pad_nhwc(images: np.ndarray, kh: int, kw: int, strides: tuple[int, int], padding: Padding,
+def _pad_nhwc(images: np.ndarray, kh: int, kw: int, strides: tuple[int, int], padding: _Padding,
               value: float = 0.0) -> np.ndarray:
     """Pad the height and width axes of an NHWC batch as a convolution with these settings would."""
     pads = [(0, 0), pad_amounts(images.shape[1], kh, strides[0], padding),
@@ -138,8 +142,10 @@ def _pad_nhwc(images: np.ndarray, kh: int, kw: int, strides: tuple[int, int], pa
 
 
 def windows(images: Any, size: int | Sequence[int], stride: int | Sequence[int] = 1,
-            padding: Padding = "valid", pad_value: float = 0.0) -> np.ndarray:
+            padding: _Padding = "valid", pad_value: float = 0.0) -> np.ndarray:
     """Every window a kernel or pool of ``size`` visits, without copying: the "im2col" view.
+
+    Used in chapter 01.
 
     Args:
         images: NHWC batch ``(n, h, w, c)``.
@@ -164,8 +170,10 @@ def windows(images: Any, size: int | Sequence[int], stride: int | Sequence[int] 
 
 
 def conv2d(images: Any, kernels: Any, stride: int | Sequence[int] = 1,
-           padding: Padding = "valid") -> np.ndarray:
+           padding: _Padding = "valid") -> np.ndarray:
     """Vectorised 2-D convolution with the conventions of ``tf.nn.conv2d``.
+
+    Used in chapter 01.
 
     Each output channel ``o`` at pixel ``(i, j)`` is the sum, over the window under ``(i, j)`` and
     over *all* input channels, of window times ``kernels[:, :, :, o]``. Implemented as a sliding
@@ -197,6 +205,8 @@ def pool2d(images: Any, size: int | Sequence[int] = 2, stride: int | Sequence[in
            mode: str = "max", padding: str = "valid") -> np.ndarray:
     """Max or average pooling of an NHWC batch, channel by channel, like Keras's pooling layers.
 
+    Used in chapter 01.
+
     Args:
         images: ``(n, h, w, c)``.
         size: Pool height and width.
@@ -225,6 +235,8 @@ def pool2d(images: Any, size: int | Sequence[int] = 2, stride: int | Sequence[in
 def receptive_fields(layers: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     """Receptive field and jump after each layer of a stack of convolutions and pools.
 
+    Used in chapter 01.
+
     Each layer is ``(kernel, stride)``. Starting from one input pixel (size 1, jump 1), a layer
     widens the field by ``(kernel - 1) * jump`` and multiplies the jump (the distance, in input
     pixels, between two neighbouring outputs) by its stride. Padding does not change either.
@@ -245,6 +257,8 @@ def receptive_fields(layers: Sequence[tuple[int, int]]) -> list[tuple[int, int]]
 def receptive_field(layers: Sequence[tuple[int, int]]) -> int:
     """How many input pixels (along one axis) one output pixel of the stack depends on.
 
+    Used in chapter 01.
+
     >>> receptive_field([(3, 1), (3, 1), (3, 1)])  # three stacked 3x3 convolutions
     7
     """
@@ -253,6 +267,8 @@ def receptive_field(layers: Sequence[tuple[int, int]]) -> int:
 
 def spatial_layers(model: Any) -> list[tuple[str, int, int]]:
     """``(name, kernel, stride)`` of a Keras model's Conv2D and 2-D pooling layers, in order.
+
+    Used in chapter 01.
 
     Nested models are walked. Only square kernels and strides are supported (the course uses no
     others); dilated convolutions count with their effective kernel ``dilation * (k - 1) + 1``.
@@ -278,8 +294,10 @@ def spatial_layers(model: Any) -> list[tuple[str, int, int]]:
     return found
 
 
-def filter_image(image: Any, kernel: Any, padding: Padding = "same") -> np.ndarray:
+def filter_image(image: Any, kernel: Any, padding: _Padding = "same") -> np.ndarray:
     """Filter a 2-D grayscale or ``(h, w, c)`` image with one 2-D kernel, each channel on its own.
+
+    Used in chapter 01.
 
     This is what photo editors call a filter (blur, sharpen, ...): with ``"same"`` padding the
     result has the image's size. Values are not clipped, so edges keep their sign.
@@ -297,6 +315,8 @@ def filter_image(image: Any, kernel: Any, padding: Padding = "same") -> np.ndarr
 
 def plot_kernels(kernels: Mapping[str, Any], size: float = 2.2) -> Figure:
     """Draw 2-D kernels as small heat maps with their numbers written in the cells.
+
+    Used in chapter 01.
 
     Red is positive, blue negative, white zero (one colour scale per kernel, centred on 0).
     """
@@ -318,30 +338,10 @@ def plot_kernels(kernels: Mapping[str, Any], size: float = 2.2) -> Figure:
     return fig
 
 
-def interactive_frontend(environ: Mapping[str, str] | None = None,
-                         modules: Mapping[str, Any] | None = None) -> bool:
-    """True when a person is probably looking at the notebook (widgets work), False when it runs headless.
-
-    ``COURSE_WIDGETS=1`` (or ``0``) in the environment forces the answer. Otherwise headless means the
-    course's runner or CI (``COURSE_BATCH`` or ``CI`` set) or a Kaggle batch run; interactive means
-    Colab, a Kaggle interactive session, or a kernel started by Jupyter Server (JupyterLab and
-    Notebook 7 set ``JPY_SESSION_NAME``). Anything else, plain papermill or nbclient included, counts
-    as headless. Arguments default to ``os.environ`` and ``sys.modules``.
-    """
-    environ = os.environ if environ is None else environ
-    modules = sys.modules if modules is None else modules
-    if environ.get("COURSE_WIDGETS") in ("0", "1"):
-        return environ["COURSE_WIDGETS"] == "1"
-    if environ.get("COURSE_BATCH") or environ.get("CI") or environ.get("KAGGLE_KERNEL_RUN_TYPE") == "Batch":
-        return False
-    return bool("google.colab" in modules or environ.get("KAGGLE_KERNEL_RUN_TYPE") == "Interactive"
-                or environ.get("JPY_SESSION_NAME"))
-
-
-class KernelEditor:
+class _KernelEditor:
     """An ipywidgets control: edit a 3x3 kernel (or pick a classic one) and see the filtered image live.
 
-    ``KernelEditor(image).widget`` is the control to display (:func:`kernel_editor` displays it for
+    ``_KernelEditor(image).widget`` is the control to display (:func:`kernel_editor` displays it for
     you). :attr:`kernel` is the kernel in the boxes, :attr:`result` the filtered image. ``render``
     draws a figure from the image and the result (default: :func:`helpers.plotting.kernel_comparison`).
 
@@ -392,10 +392,13 @@ class KernelEditor:
         self.picture.value = buffer.getvalue()
 
 
-def kernel_editor(image: Any, preset: str = "sharpen") -> KernelEditor:
-    """Display a :class:`KernelEditor` for ``image`` and return it (needs ipywidgets and IPython)."""
+def kernel_editor(image: Any, preset: str = "sharpen") -> _KernelEditor:
+    """Display a :class:`_KernelEditor` for ``image`` and return it (needs ipywidgets and IPython).
+
+    Used in chapter 01.
+    """
     from IPython.display import display
 
-    editor = KernelEditor(image, preset)
+    editor = _KernelEditor(image, preset)
     display(editor.widget)
     return editor

@@ -8,46 +8,60 @@ and a local machine, installing with real pip and git from local wheels, zips an
 
 from __future__ import annotations
 
+from .runtime import HOSTED_TEST, QUIET_TENSORFLOW
+
 #: GitHub ``owner/name`` of the course repository.
-REPO = "cnn-course/keras-image-classification"
+_REPO = "cnn-course/keras-image-classification"
 BRANCH = "main"
-REPO_URL = f"https://github.com/{REPO}"
+REPO_URL = f"https://github.com/{_REPO}"
 #: What the set-up cell of a notebook installs on Colab/Kaggle (never TensorFlow itself).
 INSTALL_SPEC = f"git+{REPO_URL}@{BRANCH}"
 
 
-def notebook_url(notebook: str) -> str:
+def _notebook_url(notebook: str) -> str:
     """The notebook's page on GitHub."""
     return f"{REPO_URL}/blob/{BRANCH}/notebooks/{notebook}"
 
 
 def solutions_url(notebook: str) -> str:
-    """The worked solutions of ``notebook``'s exercises on GitHub (``solutions/<stem>.py``)."""
+    """The worked solutions of ``notebook``'s exercises on GitHub (``solutions/<stem>.py``).
+
+    For ``tools/assignment.py``'s instructions and :func:`solutions_line`.
+    """
     return f"{REPO_URL}/blob/{BRANCH}/solutions/{notebook.removesuffix('.ipynb')}.py"
 
 
 def solutions_line(notebook: str) -> str:
-    """The line under a notebook's "## Exercises" heading that links its solutions."""
+    """The line under a notebook's "## Exercises" heading that links its solutions.
+
+    ``tools/sync_notebooks.py`` writes it into every chapter.
+    """
     stem = notebook.removesuffix(".ipynb")
     return (f"Worked solutions, to read after trying: [`solutions/{stem}.py`]({solutions_url(notebook)}) "
             "(CI runs them against this notebook, so they stay right).")
 
 
 def colab_url(notebook: str) -> str:
-    """Open ``notebook`` (file name) in Google Colab straight from GitHub."""
-    return f"https://colab.research.google.com/github/{REPO}/blob/{BRANCH}/notebooks/{notebook}"
+    """Open ``notebook`` (file name) in Google Colab straight from GitHub.
+
+    For :func:`badges` and ``tools/assignment.py``.
+    """
+    return f"https://colab.research.google.com/github/{_REPO}/blob/{BRANCH}/notebooks/{notebook}"
 
 
-def kaggle_url(notebook: str) -> str:
+def _kaggle_url(notebook: str) -> str:
     """Open ``notebook`` (file name) in a new Kaggle notebook straight from GitHub."""
-    return f"https://kaggle.com/kernels/welcome?src={notebook_url(notebook)}"
+    return f"https://kaggle.com/kernels/welcome?src={_notebook_url(notebook)}"
 
 
 def badges(notebook: str) -> str:
-    """The markdown line of "Open in Colab" and "Open in Kaggle" badges for ``notebook``."""
+    """The markdown line of "Open in Colab" and "Open in Kaggle" badges for ``notebook``.
+
+    ``tools/sync_notebooks.py`` writes it at the top of every chapter; ``tools/assignment.py`` uses it too.
+    """
     return (
         f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url(notebook)}) "
-        f"[![Open In Kaggle](https://kaggle.com/static/images/open-in-kaggle.svg)]({kaggle_url(notebook)})"
+        f"[![Open In Kaggle](https://kaggle.com/static/images/open-in-kaggle.svg)]({_kaggle_url(notebook)})"
     )
 
 
@@ -58,7 +72,7 @@ BOOTSTRAP_START = "import importlib.util"
 #: helpers can never replace them: TensorFlow and Keras, NumPy (TensorFlow is compiled against it) and its
 #: other compiled companions, and the other big frameworks a platform preinstalls. Replacing any of them under a
 #: running kernel leaves it with a mix of old and new files. Missing ones are not pinned (pip installs them).
-KEPT_PACKAGES = ("tensorflow", "tensorflow-cpu", "keras", "numpy", "ml-dtypes", "h5py", "jax", "jaxlib", "torch")
+_KEPT_PACKAGES = ("tensorflow", "tensorflow-cpu", "keras", "numpy", "ml-dtypes", "h5py", "jax", "jaxlib", "torch")
 
 _BOOTSTRAP = """\
 import importlib.util
@@ -66,6 +80,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+# TensorFlow reads these once, when it is first imported (below, with the course helpers): no C++ start-up
+# messages, and no oneDNN on CPUs (it shifts losses in the 6th decimal from one machine to the next).
+@QUIET@
 
 # Where the course helpers come from. To install a fork, a wheel or a zip instead, set COURSE_HELPERS_SPEC to
 # its address or path (what `pip install` takes) in a cell above this one, or as an environment variable.
@@ -75,7 +93,7 @@ if importlib.util.find_spec("helpers") is None:  # the course's helpers package 
     if not CHOSEN_SPEC and (Path.cwd().parent / "helpers").is_dir():  # a clone of the course: use its helpers
         sys.path.insert(0, str(Path.cwd().parent))
         print("Using the course helpers of this folder:", Path.cwd().parent)
-    elif CHOSEN_SPEC or "google.colab" in sys.modules or "KAGGLE_KERNEL_RUN_TYPE" in os.environ:  # install, once
+    elif CHOSEN_SPEC or @HOSTED@:  # install, once
         import contextlib
         import importlib.metadata
         import re
@@ -157,15 +175,19 @@ def bootstrap_code(spec: str = INSTALL_SPEC) -> str:
       installed instead of ``spec``, anywhere: a fork (``git+https://github.com/<owner>/<name>@<branch>``),
       a wheel or a zip (a path or an address), whatever ``pip install`` takes.
     - Inside a clone of the course (``../helpers`` exists) but not installed: it is put on ``sys.path``.
-    - On Colab or Kaggle: ``pip install`` of ``spec``, with every installed package of
-      :data:`KEPT_PACKAGES` pinned by a constraints file, so pip adds what is missing and never replaces the
+    - On Colab or Kaggle (:data:`helpers.runtime.HOSTED_TEST`, written in: ``helpers`` is not importable yet):
+      ``pip install`` of ``spec``, with every installed package of
+      :data:`_KEPT_PACKAGES` pinned by a constraints file, so pip adds what is missing and never replaces the
       platform's TensorFlow, Keras or NumPy; where they are older than ``pyproject.toml``'s floors, pip stops
       instead. A failure stops the notebook with what was tried, the line of pip's (or git's) output that
       says why, what that means and what to do; pip's whole output is kept in
       ``<temp>/course-helpers/pip.log``. Git never waits for a password (``GIT_TERMINAL_PROMPT=0``).
     - Anywhere else: one line saying how to install it, instead of an ``ImportError`` further down.
 
-    ``tests/test_setup_cell.py`` runs this code with real pip against local targets.
+    ``tests/test_setup_cell.py`` runs this code with real pip against local targets; ``tools/sync_notebooks.py``
+    writes it into every chapter's set-up cell.
     """
-    kept = "(" + ", ".join(f'"{name}"' for name in KEPT_PACKAGES) + ")"
-    return _BOOTSTRAP.replace("@SPEC@", spec).replace("@KEPT@", kept)
+    kept = "(" + ", ".join(f'"{name}"' for name in _KEPT_PACKAGES) + ")"
+    quiet = "\n".join(f'os.environ.setdefault("{name}", "{value}")' for name, value in QUIET_TENSORFLOW.items())
+    return (_BOOTSTRAP.replace("@SPEC@", spec).replace("@KEPT@", kept).replace("@HOSTED@", HOSTED_TEST)
+            .replace("@QUIET@", quiet))

@@ -51,19 +51,18 @@ from PIL import Image, UnidentifiedImageError
 from . import progress
 
 __all__ = [
-    "DEFAULT_MAX_DISTANCE", "IMAGE_SUFFIXES", "METHODS", "VARIANTS", "cluster_leaks", "cluster_table", "clusters",
-    "find_images", "hamming", "hash_bits", "hash_image", "image_hashes", "leakage_report", "leakage_table",
-    "near_duplicates", "nearest", "popcount", "thumbnail",
+    "cluster_leaks", "cluster_table", "clusters", "hamming", "hash_bits", "hash_image", "image_hashes",
+    "leakage_report", "leakage_table", "near_duplicates", "nearest", "thumbnail",
 ]
 
 #: The hash methods :func:`hash_image` knows.
-METHODS = ("dhash", "ahash")
+_METHODS = ("dhash", "ahash")
 #: Hamming distance (of 64 bits) up to which two images count as near-duplicates by default.
-DEFAULT_MAX_DISTANCE = 6
+_DEFAULT_MAX_DISTANCE = 6
 #: File suffixes :func:`find_images` picks up (lower case).
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 #: The 8 symmetries of a square, applied to query images when ``variants=True`` (``None`` = unchanged).
-VARIANTS: tuple[Image.Transpose | None, ...] = (
+_VARIANTS: tuple[Image.Transpose | None, ...] = (
     None,
     Image.Transpose.ROTATE_90,
     Image.Transpose.ROTATE_180,
@@ -81,11 +80,13 @@ _WORK_SIDE = 64
 _BLOCK_ELEMENTS = 4_000_000
 _POPCOUNT_TABLE = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 
-ImageLike = Image.Image | str | os.PathLike
+_ImageLike = Image.Image | str | os.PathLike
 
 
-def hash_image(image: ImageLike, hash_size: int = 8, method: str = "dhash") -> int:
+def hash_image(image: _ImageLike, hash_size: int = 8, method: str = "dhash") -> int:
     """The perceptual hash of one image (a PIL image or a file path) as a Python int.
+
+    Used in chapter 08.
 
     Args:
         image: A :class:`PIL.Image.Image` or the path of an image file.
@@ -95,8 +96,10 @@ def hash_image(image: ImageLike, hash_size: int = 8, method: str = "dhash") -> i
     return int(_hash_variants(image, hash_size, method, (None,))[0])
 
 
-def thumbnail(image: ImageLike, hash_size: int = 8, method: str = "dhash") -> np.ndarray:
+def thumbnail(image: _ImageLike, hash_size: int = 8, method: str = "dhash") -> np.ndarray:
     """The tiny grayscale image a hash is computed from (uint8, ``(hash_size, hash_size + 1)`` for dHash).
+
+    Used in chapter 08.
 
     Useful to *see* what the hash sees: fine detail is gone, only the coarse light and dark layout is left.
     """
@@ -105,8 +108,11 @@ def thumbnail(image: ImageLike, hash_size: int = 8, method: str = "dhash") -> np
     return _shrink(gray, hash_size, method)
 
 
-def hash_bits(image: ImageLike, hash_size: int = 8, method: str = "dhash") -> np.ndarray:
-    """The hash of ``image`` as a ``(hash_size, hash_size)`` grid of booleans (row by row = the bits of the hash)."""
+def hash_bits(image: _ImageLike, hash_size: int = 8, method: str = "dhash") -> np.ndarray:
+    """The hash of ``image`` as a ``(hash_size, hash_size)`` grid of booleans (row by row = the bits of the hash).
+
+    Used in chapter 08.
+    """
     return _bits(thumbnail(image, hash_size, method), method)
 
 
@@ -120,8 +126,10 @@ def image_hashes(
 ) -> np.ndarray:
     """Hash many image files; returns ``np.uint64`` of shape ``(n,)``, or ``(n, 8)`` with ``variants``.
 
+    Used in chapter 08.
+
     Column 0 of the variants is the unchanged image, the others its rotations and mirror images (see
-    :data:`VARIANTS`). Files are read in parallel threads (``workers``, default: a few per CPU core);
+    :data:`_VARIANTS`). Files are read in parallel threads (``workers``, default: a few per CPU core);
     the result is in the order of ``paths`` and does not depend on ``workers``.
 
     Raises:
@@ -129,7 +137,7 @@ def image_hashes(
     """
     _check(hash_size, method)
     paths = [Path(p) for p in paths]
-    transforms = VARIANTS if variants else (None,)
+    transforms = _VARIANTS if variants else (None,)
 
     def one(path: Path) -> np.ndarray:
         return _hash_variants(path, hash_size, method, transforms)
@@ -146,7 +154,7 @@ def image_hashes(
     return hashes if variants else hashes[:, 0]
 
 
-def popcount(x: np.ndarray) -> np.ndarray:
+def _popcount(x: np.ndarray) -> np.ndarray:
     """Number of set bits of each element of an unsigned integer array (``np.uint8`` result)."""
     x = np.asarray(x)
     if hasattr(np, "bitwise_count"):  # NumPy >= 2.0
@@ -156,14 +164,19 @@ def popcount(x: np.ndarray) -> np.ndarray:
 
 
 def hamming(a: np.ndarray | int, b: np.ndarray | int) -> np.ndarray:
-    """Hamming distance between hashes (broadcasting like ``a ^ b``): the number of differing bits."""
-    return popcount(np.bitwise_xor(np.asarray(a, dtype=np.uint64), np.asarray(b, dtype=np.uint64)))
+    """Hamming distance between hashes (broadcasting like ``a ^ b``): the number of differing bits.
+
+    Used in chapter 08.
+    """
+    return _popcount(np.bitwise_xor(np.asarray(a, dtype=np.uint64), np.asarray(b, dtype=np.uint64)))
 
 
 def nearest(
     query_hashes: np.ndarray, reference_hashes: np.ndarray, *, exclude_self: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each query hash, the index of the closest reference hash and its Hamming distance.
+
+    Used in chapter 08.
 
     ``query_hashes`` may hold variants (shape ``(n, k)``): the distance is the smallest over them.
     Only the unchanged hash (column 0) of a 2-D ``reference_hashes`` is used. With ``exclude_self``
@@ -185,11 +198,13 @@ def nearest(
 def near_duplicates(
     query_hashes: np.ndarray,
     reference_hashes: np.ndarray,
-    max_distance: int = DEFAULT_MAX_DISTANCE,
+    max_distance: int = _DEFAULT_MAX_DISTANCE,
     *,
     exclude_self: bool = False,
 ) -> list[tuple[int, int, int]]:
     """All pairs ``(i, j, distance)`` with ``hamming(query[i], reference[j]) <= max_distance``.
+
+    Used in chapter 08.
 
     Sorted by ``i``, then distance, then ``j``. The comparison is every query against every
     reference (O(n * m)), done in vectorised blocks: 10,000 x 4,000 hashes take about a second.
@@ -213,7 +228,7 @@ def near_duplicates(
 def leakage_report(
     files_by_split: Mapping[str, Sequence[str | os.PathLike]],
     *,
-    max_distance: int = DEFAULT_MAX_DISTANCE,
+    max_distance: int = _DEFAULT_MAX_DISTANCE,
     hash_size: int = 8,
     method: str = "dhash",
     variants: bool = True,
@@ -221,13 +236,15 @@ def leakage_report(
 ) -> dict[str, Any]:
     """Measure near-duplicates within each split and between each split and the splits before it.
 
+    Used in chapter 08.
+
     Args:
         files_by_split: Image paths per split, in order (e.g. ``{"train": ..., "val": ..., "test": ...}``,
             which is what ``datasets.load(...).files`` holds). Each split is compared with every split
             *before* it: validation with training, test with training and validation.
         max_distance: Largest Hamming distance (of ``hash_size ** 2`` bits) that counts as a near-duplicate.
         hash_size, method: See :func:`hash_image`.
-        variants: Also catch rotated and mirrored copies (see :data:`VARIANTS`).
+        variants: Also catch rotated and mirrored copies (see :data:`_VARIANTS`).
         hashes: Precomputed :func:`image_hashes` per split (with the same ``variants``), to skip hashing.
 
     Returns:
@@ -269,7 +286,10 @@ def leakage_report(
 
 
 def leakage_table(report: Mapping[str, Any]) -> Any:
-    """The counts of a :func:`leakage_report` as a pandas DataFrame, one row per split."""
+    """The counts of a :func:`leakage_report` as a pandas DataFrame, one row per split.
+
+    Used in chapter 08.
+    """
     import pandas as pd
 
     splits = list(report["images"])
@@ -288,7 +308,7 @@ def leakage_table(report: Mapping[str, Any]) -> Any:
     return table.astype({**dict.fromkeys(counts, "Int64"), "share": "Float64"})
 
 
-def clusters(hashes: Mapping[str, np.ndarray], max_distance: int = DEFAULT_MAX_DISTANCE) -> dict[str, np.ndarray]:
+def clusters(hashes: Mapping[str, np.ndarray], max_distance: int = _DEFAULT_MAX_DISTANCE) -> dict[str, np.ndarray]:
     """Group the images of all splits into clusters of near-duplicates; one cluster id per image.
 
     Two images share a cluster when a chain of near-duplicate pairs (each at most ``max_distance`` bits
@@ -327,6 +347,8 @@ def clusters(hashes: Mapping[str, np.ndarray], max_distance: int = DEFAULT_MAX_D
 def cluster_leaks(cluster_ids: Mapping[str, np.ndarray]) -> dict[str, list[int]]:
     """The copies to drop so that no cluster spans splits: for each split after the first, its leaking images.
 
+    Used in chapter 08.
+
     An image leaks when its cluster (:func:`clusters`) also holds an image of an earlier split: a
     validation image whose cluster reaches into training, a test image whose cluster reaches into
     training or validation. Dropping them keeps the first split (training) whole, so the models trained
@@ -346,6 +368,8 @@ def cluster_leaks(cluster_ids: Mapping[str, np.ndarray]) -> dict[str, list[int]]
 
 def cluster_table(cluster_ids: Mapping[str, np.ndarray]) -> Any:
     """The clusters that span more than one split, as a pandas DataFrame, one row per combination of splits.
+
+    Used in chapter 08.
 
     Columns: ``clusters`` (how many span exactly those splits) and, per split, how many of its images
     those clusters hold. Empty (no rows) when every cluster stays in one split.
@@ -392,21 +416,21 @@ def _components(n: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         label = new
 
 
-def find_images(folder: str | os.PathLike) -> list[Path]:
+def _find_images(folder: str | os.PathLike) -> list[Path]:
     """All image files under ``folder`` (recursively, by suffix, hidden files skipped), sorted."""
     root = Path(folder)
     return sorted(p for p in root.rglob("*")
-                  if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+                  if p.is_file() and p.suffix.lower() in _IMAGE_SUFFIXES and not p.name.startswith("."))
 
 
 def _check(hash_size: int, method: str) -> None:
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, not {method!r}")
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {_METHODS}, not {method!r}")
     if not 2 <= hash_size <= 8:
         raise ValueError(f"hash_size must be between 2 and 8 (a hash of at most 64 bits), not {hash_size}")
 
 
-def _hash_variants(image: ImageLike, hash_size: int, method: str,
+def _hash_variants(image: _ImageLike, hash_size: int, method: str,
                    transforms: Sequence[Image.Transpose | None]) -> np.ndarray:
     """Hashes of ``image`` under each of ``transforms``, as ``np.uint64`` of shape ``(len(transforms),)``."""
     _check(hash_size, method)
@@ -427,7 +451,7 @@ def _bits(pixels: np.ndarray, method: str) -> np.ndarray:
     return pixels[:, 1:] > pixels[:, :-1] if method == "dhash" else pixels > pixels.mean()
 
 
-def _grayscale(image: ImageLike) -> Image.Image:
+def _grayscale(image: _ImageLike) -> Image.Image:
     """The image as 8-bit grayscale ("L"), decoding large JPEG files at a reduced scale."""
     if isinstance(image, Image.Image):
         return image.convert("L")

@@ -35,6 +35,8 @@ _METRIC_NAMES = {
 def predict_dataset(model: Any, dataset: Any) -> tuple[np.ndarray, np.ndarray]:
     """Predict a whole batched dataset, keeping labels and probabilities aligned.
 
+    Chapters 00 and 02-09 evaluate their models with it.
+
     The dataset is iterated exactly once and each batch is predicted as it is read, so the
     labels and predictions stay paired even when the dataset reshuffles on every iteration
     (calling ``model.predict(ds)`` and then reading labels from ``ds`` would silently misalign them).
@@ -57,17 +59,33 @@ def predict_dataset(model: Any, dataset: Any) -> tuple[np.ndarray, np.ndarray]:
     """
     labels: list[np.ndarray] = []
     probs: list[np.ndarray] = []
-    predict = batch_predictor(model)
+    predict = _batch_predictor(model)
     for batch in dataset:
         images, batch_labels = batch[0], batch[1]
-        labels.append(_as_class_indices(np.asarray(batch_labels)))
+        labels.append(class_indices(np.asarray(batch_labels)))
         probs.append(np.asarray(predict(images), dtype=np.float64))
     if not labels:
         raise ValueError("The dataset is empty: there is nothing to predict.")
-    return np.concatenate(labels), _as_probability_matrix(np.concatenate(probs))
+    return np.concatenate(labels), probability_matrix(np.concatenate(probs))
 
 
-def batch_predictor(model: Any) -> Any:
+def forward_step(model: Any) -> Any:
+    """``model`` as one compiled graph that accepts any batch size (traced once, not once per batch shape).
+
+    Called in inference mode (``training=False``) on float32 batches. Chapters 05 and 06 extract their cached
+    features through it (:func:`helpers.features.extract_features`), and :func:`predict_dataset` uses it
+    under a multi-GPU strategy.
+    """
+    import tensorflow as tf
+
+    def forward(images: Any) -> Any:
+        return model(images, training=False)
+
+    return tf.function(forward, autograph=False,
+                       input_signature=[tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)])
+
+
+def _batch_predictor(model: Any) -> Any:
     """A function ``images -> probabilities`` for one batch.
 
     On one device that is ``model.predict_on_batch``. Under a multi-GPU ``MirroredStrategy`` Keras'
@@ -78,8 +96,6 @@ def batch_predictor(model: Any) -> Any:
     if strategy is None or strategy.num_replicas_in_sync == 1:
         return model.predict_on_batch
     import tensorflow as tf
-
-    from .features import forward_step
 
     step = forward_step(model)
     return lambda images: step(tf.cast(images, tf.float32))
@@ -150,6 +166,8 @@ def _average(average: str) -> str:
 def metrics_table(metrics: dict[str, float]) -> pd.DataFrame:
     """Turn a metrics dict into a two-column table (``metric``, ``value``) for notebook display.
 
+    Used in chapters 07 and 09.
+
     Known keys get readable names ("Matthews correlation (MCC)" rather than ``mcc``); unknown
     keys are kept, with underscores turned into spaces. The dict order is preserved.
     """
@@ -161,6 +179,8 @@ def metrics_table(metrics: dict[str, float]) -> pd.DataFrame:
 
 def report(y_true: np.ndarray, y_pred: np.ndarray, class_names: list[str]) -> str:
     """Return scikit-learn's per-class classification report as text.
+
+    Used in chapters 02, 05, 08 and 09.
 
     Every class in ``class_names`` gets a row, even one absent from the test set or never
     predicted (its scores are reported as 0 instead of raising or warning).
@@ -178,6 +198,8 @@ def report(y_true: np.ndarray, y_pred: np.ndarray, class_names: list[str]) -> st
 def confusion(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
     """Return the ``(n_classes, n_classes)`` integer confusion matrix; rows are true classes.
 
+    Used in chapters 02, 05, 07, 08 and 09.
+
     The size is fixed by ``n_classes`` (not by the labels seen), so matrices from different test
     sets or models always line up with the class list.
     """
@@ -186,6 +208,8 @@ def confusion(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndar
 
 def most_confused(cm: np.ndarray, class_names: list[str], k: int = 5) -> list[tuple[str, str, int]]:
     """Return the ``k`` most frequent mistakes as ``(true class, predicted class, count)``.
+
+    Used in chapters 02 and 07.
 
     Only off-diagonal cells with a count above zero are considered; they are sorted by count,
     largest first, with ties in class order (by true class, then predicted class), so the
@@ -204,6 +228,8 @@ def most_confused(cm: np.ndarray, class_names: list[str], k: int = 5) -> list[tu
 def per_class_accuracy(cm: np.ndarray, class_names: list[str]) -> dict[str, float]:
     """Return the accuracy (recall) of each true class, rounded to 4 decimals.
 
+    Used in chapters 03 and 07.
+
     A class with no test examples has no accuracy; it gets ``nan`` rather than a misleading 0.
     """
     return {name: _rounded(value) for name, value in zip(class_names, _recalls(cm), strict=True)}
@@ -211,6 +237,8 @@ def per_class_accuracy(cm: np.ndarray, class_names: list[str]) -> dict[str, floa
 
 def misclassified(y_true: np.ndarray, y_prob: np.ndarray, k: int = 16) -> np.ndarray:
     """Return indices of the ``k`` most confidently wrong predictions, most confident first.
+
+    Used in chapters 02 and 05-09.
 
     Confidence is the probability of the predicted (argmax) class. The confidently wrong images
     are the most informative ones to look at: label errors, ambiguous images, shortcuts.
@@ -221,15 +249,24 @@ def misclassified(y_true: np.ndarray, y_prob: np.ndarray, k: int = 16) -> np.nda
     return wrong[np.argsort(-confidence, kind="stable")[:k]]
 
 
-def _as_class_indices(labels: np.ndarray) -> np.ndarray:
-    """Convert one-hot labels to class indices; flatten integer labels of shape (n,) or (n, 1)."""
+def class_indices(labels: np.ndarray) -> np.ndarray:
+    """Convert one-hot labels to class indices; flatten integer labels of shape (n,) or (n, 1).
+
+    Every chapter's evaluation reads its labels through it (:func:`predict_dataset`), and so do
+    :func:`helpers.plotting.dataset_grid` (chapters 00, 02, 04, 05, 07, 08 and 09).
+    """
     if labels.ndim == 2 and labels.shape[1] > 1:
         return labels.argmax(axis=1).astype(int)
     return labels.reshape(-1).astype(int)
 
 
-def _as_probability_matrix(y_prob: np.ndarray) -> np.ndarray:
-    """Return probabilities as (n, n_classes); a sigmoid column p becomes two columns [1 - p, p]."""
+def probability_matrix(y_prob: np.ndarray) -> np.ndarray:
+    """Return probabilities as (n, n_classes); a sigmoid column p becomes two columns [1 - p, p].
+
+    So that one-unit sigmoid models and softmax models are scored alike: every chapter's metrics go through
+    it (:func:`classification_metrics`), and so do :func:`helpers.plotting.prediction_grid` (chapters 02 and
+    05-09) and chapter 08's calibration (:mod:`helpers.calibration`).
+    """
     y_prob = np.asarray(y_prob, dtype=np.float64)
     if y_prob.ndim not in (1, 2):
         raise ValueError(f"Expected probabilities of shape (n, n_classes), got {y_prob.shape}.")
@@ -244,7 +281,7 @@ def _validate(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Check shapes and label range, so mistakes fail loudly instead of giving wrong scores."""
     y_true = np.asarray(y_true).reshape(-1).astype(int)
-    y_prob = _as_probability_matrix(y_prob)
+    y_prob = probability_matrix(y_prob)
     n_classes = y_prob.shape[1]
     if len(y_true) != len(y_prob):
         raise ValueError(f"{len(y_true)} labels but {len(y_prob)} rows of probabilities.")

@@ -20,7 +20,7 @@ from typing import Any
 from . import answer_keys
 
 
-def is_close(answer: Any, expected: Any, tol: float) -> bool:
+def _is_close(answer: Any, expected: Any, tol: float) -> bool:
     """Equality that tolerates float rounding, NumPy scalars and tuples vs lists."""
     if hasattr(answer, "tolist") and getattr(answer, "ndim", 0) > 0:  # a NumPy array: compare as (nested) lists
         answer = answer.tolist()
@@ -30,14 +30,14 @@ def is_close(answer: Any, expected: Any, tol: float) -> bool:
         except (TypeError, ValueError):
             return False
     if isinstance(expected, tuple | list) and isinstance(answer, tuple | list):
-        return len(answer) == len(expected) and all(is_close(a, e, tol) for a, e in zip(answer, expected, strict=True))
+        return len(answer) == len(expected) and all(_is_close(a, e, tol) for a, e in zip(answer, expected, strict=True))
     if hasattr(answer, "item") and not isinstance(answer, str):
         answer = answer.item()
     return answer == expected
 
 
-class CheckResult:
-    """The outcome of :func:`check`: true when the answer is right.
+class _CheckResult:
+    """The outcome of :func:`_check`: true when the answer is right.
 
     It displays as nothing in a notebook (the printed message is the feedback), instead of a bare
     ``True``/``False`` under every self-check cell.
@@ -53,10 +53,10 @@ class CheckResult:
         return f"CheckResult(correct={self.correct})"
 
     def _ipython_display_(self) -> None:
-        """Show nothing: the message printed by :func:`check` says it all."""
+        """Show nothing: the message printed by :func:`_check` says it all."""
 
 
-def check(exercise: str, answer: Any, *, expected: Any, hint: str, tol: float = 1e-6) -> CheckResult:
+def _check(exercise: str, answer: Any, *, expected: Any, hint: str, tol: float = 1e-6) -> _CheckResult:
     """Print whether ``answer`` is right; the result is true when it is.
 
     Args:
@@ -68,25 +68,25 @@ def check(exercise: str, answer: Any, *, expected: Any, hint: str, tol: float = 
     """
     if answer is None:
         print(f"Exercise {exercise}: not answered yet. Hint: {hint}")
-        return CheckResult(False)
-    if is_close(answer, expected, tol):
+        return _CheckResult(False)
+    if _is_close(answer, expected, tol):
         print(f"Exercise {exercise}: correct!")
-        return CheckResult(True)
+        return _CheckResult(True)
     print(f"Exercise {exercise}: not quite. Hint: {hint}")
-    return CheckResult(False)
+    return _CheckResult(False)
 
 
-def checker(chapter: str) -> Callable[..., CheckResult]:
+def checker(chapter: str) -> Callable[..., _CheckResult]:
     """The self-check function of one chapter's notebook, grading with that chapter's answer key.
 
     The function returned is ``check(exercise, answer, *, hint, **given)``: ``given`` are the objects of the
-    run that the key needs (see ``helpers/answer_keys/ch<chapter>.py``). Every chapter's exercises use it.
+    run that the key needs (see ``helpers/answer_keys/ch<chapter>.py``). The exercises of every chapter use it.
     """
 
-    def check_answer(exercise: str, answer: Any, *, hint: str, **given: Any) -> CheckResult:
+    def check_answer(exercise: str, answer: Any, *, hint: str, **given: Any) -> _CheckResult:
         if answer is None:  # not answered: no need to compute the key
-            return check(exercise, None, expected=None, hint=hint)
+            return _check(exercise, None, expected=None, hint=hint)
         expected = answer_keys.lookup(chapter, exercise)
-        return check(exercise, answer, expected=expected.compute(**given), hint=hint, tol=expected.tol)
+        return _check(exercise, answer, expected=expected.compute(**given), hint=hint, tol=expected.tol)
 
     return check_answer

@@ -32,12 +32,14 @@ from matplotlib.figure import Figure
 from .inspection import images_at  # noqa: F401 (re-exported: chapter 04 calls explain.images_at)
 
 #: Luma weights of ITU-R BT.601, the ones ``tf.image.rgb_to_grayscale`` and Pillow's ``convert("L")`` use.
-LUMA = (0.2989, 0.5870, 0.1140)
+_LUMA = (0.2989, 0.5870, 0.1140)
 
 
 @keras.saving.register_keras_serializable(package="course")
 class Grayscale(layers.Layer):
     """Turn RGB images into one luminance channel, inside the model: ``(..., 3)`` to ``(..., 1)``.
+
+    Used in chapter 04.
 
     The value range is kept (a [0, 255] RGB image gives a [0, 255] gray one), so it can sit in front of
     a ``Rescaling`` layer. Being a registered layer (not a ``Lambda``), a model that holds it saves to
@@ -46,7 +48,7 @@ class Grayscale(layers.Layer):
     """
 
     def call(self, x):
-        weights = ops.convert_to_tensor(LUMA, dtype=x.dtype)
+        weights = ops.convert_to_tensor(_LUMA, dtype=x.dtype)
         return ops.sum(x * weights, axis=-1, keepdims=True)
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
@@ -54,12 +56,18 @@ class Grayscale(layers.Layer):
 
 
 def conv_layer_names(model: keras.Model) -> list[str]:
-    """Names of the model's ``Conv2D`` layers, input side first."""
+    """Names of the model's ``Conv2D`` layers, input side first.
+
+    Used in chapter 04.
+    """
     return [layer.name for layer in model.layers if isinstance(layer, layers.Conv2D)]
 
 
 def last_conv_layer(model: keras.Model) -> str:
-    """Name of the last ``Conv2D`` layer: the usual Grad-CAM layer (most semantic, still spatial)."""
+    """Name of the last ``Conv2D`` layer: the usual Grad-CAM layer (most semantic, still spatial).
+
+    Used in chapter 04.
+    """
     names = conv_layer_names(model)
     if not names:
         raise ValueError(
@@ -82,6 +90,8 @@ def _layer(model: keras.Model, name: str) -> keras.Layer:
 def feature_maps(model: keras.Model, images: Any, layer_names: Sequence[str]) -> dict[str, np.ndarray]:
     """The outputs of the named layers for ``images``: ``{name: array (n, h, w, channels)}``.
 
+    Used in chapter 04.
+
     A sub-model from the model's input to those layers is run in inference mode (dropout off).
     """
     outputs = [_layer(model, name).output for name in layer_names]
@@ -94,6 +104,8 @@ def feature_maps(model: keras.Model, images: Any, layer_names: Sequence[str]) ->
 
 def conv_kernels(model: keras.Model, layer_name: str | None = None) -> np.ndarray:
     """The kernels of a ``Conv2D`` layer (default: the first) as ``(filters, kh, kw, in_channels)``.
+
+    Used in chapter 04.
 
     Keras stores them as ``(kh, kw, in_channels, filters)``; one filter per row is what we plot.
     """
@@ -177,7 +189,7 @@ def _logits(head: keras.Layer, features: tf.Tensor) -> tf.Tensor:
     return z + tf.cast(head.bias, tf.float32) if head.use_bias else z
 
 
-def overlay(image: Any, heatmap: np.ndarray, alpha: float = 0.45, cmap: str = "jet") -> np.ndarray:
+def _overlay(image: Any, heatmap: np.ndarray, alpha: float = 0.45, cmap: str = "jet") -> np.ndarray:
     """Blend a heat map (h, w) in [0, 1] over an image (h, w, 3 or 1), returning RGB floats in [0, 1]."""
     rgb = _as_unit_rgb(np.asarray(image))
     heat = colormaps[cmap](np.clip(heatmap, 0, 1))[..., :3]
@@ -206,6 +218,8 @@ def plot_feature_maps(
     title: str | None = None, cmap: str = "viridis",
 ) -> Figure:
     """Show the first ``n_channels`` feature maps of each layer, one block of rows per layer.
+
+    Used in chapter 04.
 
     ``maps`` is what :func:`feature_maps` returns (the first image of each batch is shown). Each map is
     stretched to its own range, so a channel that barely fires still shows its pattern; a channel that
@@ -260,6 +274,8 @@ def _check_kernels(kernels: Any) -> np.ndarray:
 def plot_filters(kernels: np.ndarray, ncols: int = 8, size: float = 0.9, title: str | None = None) -> Figure:
     """Show convolution kernels ``(filters, kh, kw, in_channels)`` as tiny images, one per filter.
 
+    Used in chapter 04.
+
     Each kernel is scaled to [0, 1] on its own (its most negative weight black, its most positive
     white), so the pattern it looks for is visible whatever its magnitude. Three input channels are
     shown as colour (the colour the filter likes), one as gray; any other count is averaged to gray.
@@ -282,6 +298,8 @@ def plot_filters(kernels: np.ndarray, ncols: int = 8, size: float = 0.9, title: 
 def plot_filter_change(before: np.ndarray, after: np.ndarray, ncols: int = 8, size: float = 0.9,
                        title: str | None = None) -> Figure:
     """Each kernel before training above the same kernel after it, both drawn on one shared scale.
+
+    Used in chapter 04.
 
     A shared scale per filter (not one per image) makes the change visible: a weight that grew looks
     brighter or darker after training, one that did not move looks the same.
@@ -316,7 +334,10 @@ def plot_grad_cam(
     images: Any, heatmaps: np.ndarray, titles: Sequence[str] | None = None, correct: Sequence[bool] | None = None,
     ncols: int = 4, size: float = 2.4, alpha: float = 0.45, title: str | None = None,
 ) -> Figure:
-    """Each image above its Grad-CAM overlay; titles green for correct predictions, red for wrong ones."""
+    """Each image above its Grad-CAM overlay; titles green for correct predictions, red for wrong ones.
+
+    Used in chapter 04.
+    """
     images = np.asarray(images)
     heatmaps = np.asarray(heatmaps)
     n = len(images)
@@ -332,7 +353,7 @@ def plot_grad_cam(
         if k >= n:
             continue
         top.imshow(_as_unit_rgb(images[k]))
-        bottom.imshow(overlay(images[k], heatmaps[k], alpha=alpha))
+        bottom.imshow(_overlay(images[k], heatmaps[k], alpha=alpha))
         if titles is not None:
             colour = "black" if correct is None else ("green" if correct[k] else "red")
             top.set_title(titles[k], fontsize=8, color=colour)
@@ -345,6 +366,8 @@ def plot_grad_cam(
 
 def confident_cases(y_true: Any, y_prob: Any, k: int = 4) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the ``k`` most confidently **right** and the ``k`` most confidently **wrong** predictions.
+
+    Used in chapter 04.
 
     Confidence is the probability of the predicted class. Either array may be shorter than ``k`` (a
     model that makes no mistake has no wrong cases).
@@ -360,7 +383,10 @@ def confident_cases(y_true: Any, y_prob: Any, k: int = 4) -> tuple[np.ndarray, n
 
 
 def case_titles(indices: Sequence[int], y_true: Any, y_prob: Any, class_names: Sequence[str]) -> list[str]:
-    """``"predicted p=0.93\\ntrue: actual"`` for each index, as titles for :func:`plot_grad_cam`."""
+    """``"predicted p=0.93\\ntrue: actual"`` for each index, as titles for :func:`plot_grad_cam`.
+
+    Used in chapter 04.
+    """
     y_true = np.asarray(y_true).reshape(-1).astype(int)
     y_prob = np.asarray(y_prob)
     titles = []

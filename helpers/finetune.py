@@ -32,26 +32,26 @@ import keras
 import numpy as np
 import pandas as pd
 
+from helpers import models
+
 __all__ = [
     "batchnorm_demo", "batchnorm_layers", "estimate_batchnorm_statistics", "input_shift", "mean_cosine_similarity",
     "pooled_features", "relative_change", "snapshot", "trainable_counts", "undo_afterwards", "unfreeze_top",
 ]
 
 
-def _walk(model: keras.Layer) -> Iterator[keras.Layer]:
-    """Every layer inside ``model``, parents before their children (nested models included)."""
-    for layer in getattr(model, "layers", []):
-        yield layer
-        yield from _walk(layer)
-
-
 def batchnorm_layers(model: keras.Layer) -> list[keras.layers.BatchNormalization]:
-    """All BatchNormalization layers of ``model``, including those inside nested models."""
-    return [layer for layer in _walk(model) if isinstance(layer, keras.layers.BatchNormalization)]
+    """All BatchNormalization layers of ``model``, including those inside nested models.
+
+    Used in chapters 07, 08 and 09.
+    """
+    return [layer for layer in models.all_layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
 
 
 def trainable_counts(model: keras.Layer) -> dict[str, int]:
     """How many weight tensors of ``model`` are trainable, and how many numbers they hold.
+
+    Used in chapter 07.
 
     Returns ``{"weights": number of trainable weight tensors, "params": number of trainable
     parameters}``: the two figures to compare before and after changing ``trainable``.
@@ -69,6 +69,8 @@ def unfreeze_top(
     model: keras.Model | None = None,
 ) -> dict[str, Any]:
     """Make the top of a frozen backbone trainable; everything below the cut stays frozen.
+
+    Chapter 07 writes it out and checks it equals this; chapters 08 and 09 call it.
 
     Sets ``base.trainable = True`` (which makes every layer trainable), then freezes again every
     layer below the cut and, with ``keep_bn_frozen``, every BatchNormalization layer. Give exactly
@@ -113,7 +115,7 @@ def unfreeze_top(
         cut = len(layers) - n_layers
     counted = model if model is not None else base
     before = trainable_counts(counted)
-    flags = [(layer, layer.trainable) for layer in [base, *_walk(base)]]
+    flags = [(layer, layer.trainable) for layer in [base, *models.all_layers(base)]]
 
     base.trainable = True  # every layer and weight becomes trainable ...
     for layer in layers[:cut]:  # ... then the layers below the cut are frozen again
@@ -147,6 +149,8 @@ def unfreeze_top(
 def estimate_batchnorm_statistics(base: keras.Model, inputs: Any) -> int:
     """Set every BatchNormalization layer's moving mean and variance to the statistics of ``inputs``.
 
+    Used in chapters 07 and 09 (smoke profile).
+
     Only for backbones with **random** weights (``weights=None``, the course's offline ``smoke``
     profile): their statistics were never estimated (mean 0, variance 1), so in inference mode the
     signal shrinks layer after layer and the features come out tiny. One pass of a batch in
@@ -176,12 +180,17 @@ def estimate_batchnorm_statistics(base: keras.Model, inputs: Any) -> int:
 
 
 def snapshot(weights: Sequence[Any]) -> list[np.ndarray]:
-    """Copies of weight values (e.g. ``base.trainable_weights``), to compare with later."""
+    """Copies of weight values (e.g. ``base.trainable_weights``), to compare with later.
+
+    Used in chapters 05 and 07.
+    """
     return [np.array(w, copy=True) for w in weights]
 
 
 def relative_change(before: Sequence[Any], after: Sequence[Any]) -> float:
     """How far weights moved: ``||after - before|| / ||before||`` over all the tensors together.
+
+    Used in chapters 05 and 07.
 
     0 means unchanged; 0.01 means the weights moved by 1 % of their size. ``nan`` if a value is
     not finite (training diverged).
@@ -200,6 +209,8 @@ def relative_change(before: Sequence[Any], after: Sequence[Any]) -> float:
 def pooled_features(base: keras.Model, inputs: Any) -> np.ndarray:
     """The backbone's features of a batch, averaged over space: shape ``(batch, channels)``.
 
+    Used in chapter 07.
+
     ``inputs`` must already be preprocessed for the backbone. The backbone runs in inference mode
     (eagerly, without tracing a graph).
     """
@@ -209,6 +220,8 @@ def pooled_features(base: keras.Model, inputs: Any) -> np.ndarray:
 
 def mean_cosine_similarity(a: np.ndarray, b: np.ndarray) -> float:
     """Average cosine similarity of matching rows of ``a`` and ``b`` (1 = same direction).
+
+    Used in chapter 07.
 
     Used to compare the features of the same images before and after training; ``nan`` when a
     value is not finite.
@@ -226,6 +239,8 @@ def mean_cosine_similarity(a: np.ndarray, b: np.ndarray) -> float:
 
 def input_shift(base: keras.Model, reference: Any, other: Any, layer_names: Sequence[str] = ()) -> pd.DataFrame:
     """How differently ``base`` responds to two preprocessings of the same images, layer by layer.
+
+    Used in chapter 07.
 
     ``reference`` and ``other`` are the same batch of images, preprocessed two ways (for InceptionV3:
     ``preprocess_input``, i.e. [-1, 1], and ``/ 255``, i.e. [0, 1]). Both pass through ``base`` twice:
@@ -277,6 +292,8 @@ def input_shift(base: keras.Model, reference: Any, other: Any, layer_names: Sequ
 @contextmanager
 def undo_afterwards(model: keras.Model) -> Iterator[keras.Model]:
     """Run an experiment on ``model`` and restore its weights and optimizer state on exit.
+
+    Used in chapter 07.
 
     Everything ``model.get_weights()`` holds (BatchNormalization statistics included) and every
     variable of the compiled optimizer (learning rate, step count, momentum) is copied on entry and

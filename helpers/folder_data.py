@@ -1,27 +1,23 @@
-"""Load ANY folder of images sorted into class sub-folders: your own photos, or a Kaggle download.
+"""Load ANY folder of images sorted into class sub-folders: your own photos, or a Kaggle download (chapter 09).
 
-The course datasets each have a known layout (:mod:`helpers.datasets.layouts`). Your own data does
-not, so this module finds it by looking::
+The course datasets each have a known layout; your own data does not, so chapter 09 finds it by looking::
 
     data = folder_data.load_folder("my_photos", image_size=(224, 224), batch_size=32, seed=SEED)
 
-It accepts the two layouts people actually use, at any depth up to :data:`SEARCH_DEPTH` below the
-folder you give (a Kaggle download often wraps the data in a folder or two):
+The looking is done by the course's one folder reader, :mod:`helpers.datasets.layouts` (its docstring
+has the rules), with the preset for a learner's folder. It accepts the two layouts people actually use, a
+few levels below the folder you give (a Kaggle download often wraps the data in a folder or two):
 
-- **class folders only**, ``my_photos/<class>/*.jpg``: the notebook makes a stratified
-  train/validation/test split (every class keeps its share in every split);
+- **class folders only**, ``my_photos/<class>/*.jpg``: a stratified train/validation/test split is made
+  (every class keeps its share in every split);
 - **split folders**, ``data/{train,val,test}/<class>/*.jpg`` or ``data/{train,test}/<class>/*.jpg``
-  (also ``training``, ``validation``, ``valid``, ``testing``, and Kaggle's ``seg_train`` style; a
-  split folder that only wraps one folder of the same name, ``seg_train/seg_train/``, is unwrapped):
-  the given splits are kept, and a missing validation (or test) split is carved out of ``train``.
+  (``training``, ``valid``, ``testing``, Kaggle's ``seg_train/seg_train`` ... too): the given splits are
+  kept, and a missing validation (or test) split is carved out of ``train``.
 
 Class names are the class folder names in alphabetical order (as ``keras.utils.image_dataset_from_directory``
-numbers them) unless you pass ``class_names`` to fix the order yourself. Files that are not usable
-images (empty, truncated, not an image, a format TensorFlow cannot decode) and stray files or folders
-are skipped, and **one** warning names them, via :mod:`helpers.datasets.files`. Phone photos in HEIC
-(iPhones) or AVIF are used when Pillow can read them here (HEIC needs ``pip install pillow-heif``);
-otherwise the warning says so, with the fix, next to their names. Every image is decoded as a photo
-viewer shows it (:mod:`helpers.photos`: EXIF orientation, colour profiles, transparency on white).
+numbers them) unless you pass ``class_names``. Files that are not usable images and stray files or folders
+are skipped, and **one** warning names them; phone photos in HEIC or AVIF are used when Pillow reads them
+here. Every image is decoded as a photo viewer shows it (:mod:`helpers.photos`).
 
 :func:`make_example_folder` writes a small "my photos" folder from the Intel sample, for the offline
 ``smoke`` profile: class folders only, a few odd image sizes and two deliberately broken files.
@@ -30,131 +26,24 @@ viewer shows it (:mod:`helpers.photos`: EXIF orientation, colour profiles, trans
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .datasets import Loaded, data_home, is_sample, make_sample
-from .datasets.files import Skipped, is_hidden, subfolders
-from .datasets.layouts import LayoutError, drop_empty_classes, read_class_folders
+from .datasets.files import Skipped, subfolders
+from .datasets.layouts import OWN_FOLDER, SPLITS, Found, LayoutError, find
 from .datasets.samples import is_made, publish
 
-#: How deep below the given folder the search for class or split folders goes.
-SEARCH_DEPTH = 4
-#: Folder names (lower case, or one ``_``/``-``/space-separated word of them) that mark each split.
-SPLIT_WORDS = {
-    "train": ("train", "training"),
-    "val": ("val", "valid", "validation", "dev"),
-    "test": ("test", "testing", "eval", "evaluation"),
-}
-SPLITS = ("train", "val", "test")
 
-
-class FolderLayoutError(FileNotFoundError):
-    """The folder holds no class sub-folders with images, at any depth the search looks at."""
-
-
-@dataclass
-class Scan:
-    """What :func:`scan_folder` found, before any split is made.
-
-    Attributes:
-        root: The folder that holds the class folders (or the split folders).
-        class_names: Class names in label order.
-        files: Image paths per split found on disk: ``{"all": [...]}`` for class folders only,
-            else ``{"train": [...], "test": [...], ...}``.
-        labels: The label of every path, in the same structure.
-        skipped: Files and folders left out, with the reason for each.
-        ignored: Sub-folders of ``root`` that are neither a split nor a class (e.g. Intel's
-            unlabelled ``seg_pred``).
-    """
-
-    root: Path
-    class_names: list[str]
-    files: dict[str, list[Path]]
-    labels: dict[str, list[int]]
-    skipped: list[tuple[Path, str]] = field(default_factory=list)
-    ignored: list[Path] = field(default_factory=list)
-
-    @property
-    def given_splits(self) -> tuple[str, ...]:
-        """The splits that came as folders on disk (empty when there are class folders only)."""
-        return tuple(s for s in SPLITS if s in self.files)
-
-    @property
-    def num_images(self) -> int:
-        return sum(len(f) for f in self.files.values())
-
-    def counts(self) -> dict[str, dict[str, int]]:
-        """Images per class in each part found on disk: ``{part: {class_name: count}}``."""
-        return {part: {name: Counter(labels)[i] for i, name in enumerate(self.class_names)}
-                for part, labels in self.labels.items()}
-
-
-def split_of(folder_name: str) -> str | None:
-    """The split a folder name stands for (``"train"``, ``"val"``, ``"test"``), or ``None``.
-
-    ``"Training"``, ``"seg_train"``, ``"train-set"`` give ``"train"``; ``"valid"`` gives ``"val"``;
-    ``"pred"`` or a class name give ``None``.
-    """
-    words = [w for w in re.split(r"[^a-z0-9]+", folder_name.lower()) if w]
-    found = {split for split, names in SPLIT_WORDS.items() if any(w in names for w in words)}
-    return found.pop() if len(found) == 1 else None
-
-
-def _unwrap(folder: Path) -> Path:
-    """Follow wrappers such as Intel's ``seg_train/seg_train``: a lone sub-folder and no files."""
-    for _ in range(SEARCH_DEPTH):
-        inner = _visible_dirs(folder)
-        if len(inner) != 1 or any(p.is_file() and not is_hidden(p) for p in folder.iterdir()):
-            break
-        folder = inner[0]
-    return folder
-
-
-def _visible_dirs(folder: Path) -> list[Path]:
-    try:
-        return subfolders(folder)
-    except OSError:
-        return []
-
-
-def _class_dirs(folder: Path) -> list[Path]:
-    """Sub-folders of ``folder`` that hold at least one file directly (candidate classes)."""
-    return [d for d in _visible_dirs(folder) if any(p.is_file() and not is_hidden(p) for p in d.iterdir())]
-
-
-def _split_dirs(folder: Path) -> dict[str, Path] | None:
-    """``{split: class-level folder}`` when ``folder`` holds a train split folder with classes inside."""
-    dirs: dict[str, Path] = {}
-    for child in _visible_dirs(folder):
-        split = split_of(child.name)
-        if split is not None and split not in dirs:
-            dirs[split] = _unwrap(child)
-    if "train" not in dirs or len(_class_dirs(dirs["train"])) < 2:
-        return None
-    return dirs
-
-
-def _candidates(root: Path):
-    """``root`` and its descendants, breadth-first, down to :data:`SEARCH_DEPTH`."""
-    level = [root]
-    for _ in range(SEARCH_DEPTH + 1):
-        yield from level
-        level = [child for folder in level for child in _visible_dirs(folder)]
-
-
-def scan_folder(folder: str | os.PathLike, *, class_names: list[str] | None = None, warn: bool = True) -> Scan:
+def scan_folder(folder: str | os.PathLike, *, class_names: list[str] | None = None, warn: bool = True) -> Found:
     """Find the class folders (and split folders, if any) under ``folder`` and list every usable image.
 
-    The first folder, breadth-first, that holds split folders (with a ``train`` split of at least
-    two classes) or at least two class folders with files wins. Nothing is decoded: each file's
-    header and end are checked (:func:`helpers.datasets.files.image_problem`). Skipped items are
-    collected in :attr:`Scan.skipped` and, with ``warn``, named in one
-    :class:`helpers.datasets.DataWarning`.
+    Chapter 09 shows the result before loading it. The first folder, breadth-first, that holds split
+    folders (with a ``train`` split of at least two classes) or at least two class folders with files wins
+    (the rules: :mod:`helpers.datasets.layouts`). Nothing is decoded: each file's header and end are
+    checked. Skipped items are collected in :attr:`~helpers.datasets.layouts.Found.skipped` and, with
+    ``warn``, named in one :class:`helpers.datasets.DataWarning`.
 
     Args:
         folder: Your folder: the class folders' parent, the split folders' parent, or a folder above.
@@ -164,115 +53,24 @@ def scan_folder(folder: str | os.PathLike, *, class_names: list[str] | None = No
 
     Raises:
         FileNotFoundError: ``folder`` does not exist.
-        FolderLayoutError: no class folders were found; the message shows the layouts accepted.
+        LayoutError: no class folders were found (the message shows the layouts accepted), a name in
+            ``class_names`` is not a class folder, or a part found on disk holds no usable image.
     """
     root = Path(folder).expanduser()
     if not root.is_dir():
         raise FileNotFoundError(f"DATA_DIR={str(folder)!r} is not a folder. Point it at the folder that holds "
                                 "one sub-folder of images per class.")
-    for candidate in _candidates(root):
-        split_dirs = _split_dirs(candidate)
-        if split_dirs is not None:
-            parts = {split: split_dirs[split] for split in SPLITS if split in split_dirs}
-            ignored = [d for d in _visible_dirs(candidate) if split_of(d.name) is None]
-            scan = _read(candidate, parts, class_names, ignored)
-            break
-        if len(_class_dirs(candidate)) >= 2:
-            scan = _read(candidate, {"all": candidate}, class_names, [])
-            break
-    else:
-        raise FolderLayoutError(
-            f"No class folders found in {root} (searched {SEARCH_DEPTH} levels deep). Expected one of:\n"
-            "  - <folder>/<class>/*.jpg            (one sub-folder of images per class, at least two classes)\n"
-            "  - <folder>/{train,val,test}/<class>/*.jpg  or  <folder>/{train,test}/<class>/*.jpg\n"
-            "Image files: .jpg, .jpeg, .png, .bmp, .gif, .webp (and .heic, .avif with their Pillow plugins)."
-        )
-    if warn:
-        Skipped(list(scan.skipped)).warn(scan.root)  # one warning, pointing at the caller's line
-    return scan
-
-
-def _read(root: Path, parts: dict[str, Path], class_names: list[str] | None, ignored: list[Path]) -> Scan:
-    first = parts.get("train", parts.get("all"))
-    found = [d.name for d in _class_dirs(first)]
-    names = list(class_names) if class_names is not None else sorted(found)
-    missing = sorted(set(names) - set(found))
-    if missing:
-        raise FolderLayoutError(f"class_names lists {missing}, but {first} has no such folder with images "
-                                f"(it has {found}).")
-    if len(names) < 2:
-        raise FolderLayoutError(f"{first} holds {len(names)} class folder(s) with images: a classifier needs two or "
-                                "more.")
-    skipped = Skipped()
-    files: dict[str, list[Path]] = {}
-    labels: dict[str, list[int]] = {}
-    for part, folder in parts.items():
-        files[part], labels[part] = read_class_folders(folder, names, skipped)
-        _take_phone_formats(folder, names, files[part], labels[part], skipped)
-    empty = [p for p in parts if not files[p]]
+    found = find(root, [OWN_FOLDER], class_names=class_names, title="Your folder", what="class folders",
+                 fix="point DATA_DIR at the folder that holds one sub-folder of images per class.")
+    empty = [part for part, files in found.files.items() if not files]
     if empty:
-        raise FolderLayoutError(f"No usable images in the {', '.join(empty)} part(s) under {root}.")
-    try:
-        names = drop_empty_classes(names, files, labels, first, "train" if "train" in parts else "all")
-    except LayoutError as err:
-        raise FolderLayoutError(str(err)) from None
-    return Scan(root, names, files, labels, skipped.items, ignored)
+        raise LayoutError(f"No usable images in the {', '.join(empty)} part(s) under {found.folder}.")
+    if warn:
+        Skipped(list(found.skipped)).warn(found.folder)  # one warning, pointing at the caller's line
+    return found
 
 
-def phone_format(path: Path) -> tuple[str | None, str | None]:
-    """``(kind, problem)`` of a file: ``kind`` is ``"HEIC"`` or ``"AVIF"`` (by content), else ``None``;
-    ``problem`` is ``None`` when Pillow reads it here, else why not, with the fix. Only the header is read.
-    """
-    from .photos import _register_plugins, container_kind
-
-    try:
-        with path.open("rb") as f:
-            kind = container_kind(f.read(256))
-    except OSError:
-        return None, None
-    if kind is None:
-        return None, None
-    from PIL import Image, UnidentifiedImageError
-
-    _register_plugins()
-    try:
-        with Image.open(path):
-            return kind, None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        pass
-    if kind == "HEIC":
-        return kind, ("HEIC photo: TensorFlow cannot read it; `pip install pillow-heif`, restart, and run again "
-                      "to use it, or save it as JPEG")
-    return kind, "AVIF image: this Pillow cannot read it; `pip install -U pillow` (or pillow-avif-plugin) and run again"
-
-
-def _take_phone_formats(folder: Path, names: list[str], files: list[Path], labels: list[int],
-                        skipped: Skipped) -> None:
-    """Move the HEIC and AVIF photos Pillow can read from ``skipped`` into ``files``; explain the others.
-
-    :func:`helpers.datasets.files.image_problem` accepts only what TensorFlow decodes; the course's
-    decoding (:mod:`helpers.photos`) reads these through Pillow. A photo counts when it lies directly
-    in one of ``folder``'s class folders; ``files`` stays sorted by path, as ``read_class_folders`` gives it.
-    """
-    index = {name: i for i, name in enumerate(names)}
-    kept = []
-    for path, reason in skipped.items:
-        in_class = path.parent.parent == folder and path.parent.name in index and path.is_file()
-        kind, problem = phone_format(path) if in_class else (None, None)
-        if kind is None:
-            kept.append((path, reason))
-        elif problem is None:
-            files.append(path)
-            labels.append(index[path.parent.name])
-        else:
-            kept.append((path, problem))
-    if len(kept) < len(skipped.items):
-        order = sorted(range(len(files)), key=lambda i: files[i])
-        files[:], labels[:] = [files[i] for i in order], [labels[i] for i in order]
-    skipped.items[:] = kept
-
-
-def split_files(scan: Scan, *, val_fraction: float = 0.15, test_fraction: float = 0.15,
+def _split_files(scan: Found, *, val_fraction: float = 0.15, test_fraction: float = 0.15,
                 seed: int = 0) -> tuple[dict[str, list[Path]], dict[str, list[int]], str]:
     """Train, validation and test files and labels; returns ``(files, labels, how)``.
 
@@ -316,7 +114,7 @@ def split_files(scan: Scan, *, val_fraction: float = 0.15, test_fraction: float 
     return ({s: files[s] for s in SPLITS}, {s: labels[s] for s in SPLITS}, how)
 
 
-def dataset_name(folder: str | os.PathLike) -> str:
+def _dataset_name(folder: str | os.PathLike) -> str:
     """A readable name for the data in ``folder``: its name, or that of the first parent with a real name.
 
     kagglehub stores downloads as ``.../datasets/<owner>/<slug>/versions/<n>``: for those the
@@ -330,7 +128,7 @@ def dataset_name(folder: str | os.PathLike) -> str:
 
 
 def load_folder(
-    folder: str | os.PathLike | Scan,
+    folder: str | os.PathLike | Found,
     *,
     image_size: tuple[int, int],
     batch_size: int,
@@ -343,17 +141,18 @@ def load_folder(
 ) -> Loaded:
     """Find, split and load a folder of class sub-folders as train/validation/test ``tf.data`` pipelines.
 
+    Chapter 09 loads a learner's own folder with it (chapter 00 points there).
     Returns the same :class:`helpers.datasets.Loaded` as ``datasets.load`` (images float32 in
     [0, 255], integer labels; ``counts()``, ``files``, ``labels`` ...). Its ``layout`` says how the
     splits were made; its ``sample`` is true for a generated folder (:func:`make_example_folder`).
     Skipped files and folders are reported in one :class:`helpers.datasets.DataWarning`.
 
     Args:
-        folder: A folder (see :func:`scan_folder`), or the :class:`Scan` of one, to load what you
-            inspected without scanning (and warning) again.
+        folder: A folder (see :func:`scan_folder`), or what :func:`scan_folder` found in it, to load
+            what you inspected without scanning (and warning) again.
         image_size: ``(height, width)`` every image is resized to.
         batch_size: Images per batch.
-        val_fraction, test_fraction: See :func:`split_files`.
+        val_fraction, test_fraction: See :func:`_split_files`.
         seed: Seed of the split and of shuffling.
         class_names: Fix the class order (default: alphabetical folder names).
         name: A name for the dataset (default: the folder's name).
@@ -361,13 +160,13 @@ def load_folder(
     """
     from .pipeline import choose_cache, make_dataset  # imports TensorFlow
 
-    if isinstance(folder, Scan):
+    if isinstance(folder, Found):
         scan = folder
     else:
         scan = scan_folder(folder, class_names=class_names, warn=False)
-        Skipped(list(scan.skipped)).warn(scan.root)  # here, so that the warning points at the caller
-    files, labels, how = split_files(scan, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
-    name = name or dataset_name(scan.root)
+        Skipped(list(scan.skipped)).warn(scan.folder)  # here, so that the warning points at the caller
+    files, labels, how = _split_files(scan, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
+    name = name or _dataset_name(scan.folder)
     splits = {}
     for split in SPLITS:
         split_cache: bool | str = False
@@ -376,11 +175,13 @@ def load_folder(
         splits[split] = make_dataset(files[split], labels[split], image_size=image_size, batch_size=batch_size,
                                      shuffle=split == "train", seed=seed, cache=split_cache)
     return Loaded(name, splits["train"], splits["val"], splits["test"], scan.class_names, files, labels,
-                  layout=how, folder=scan.root, sample=is_sample(scan.root))
+                  layout=how, folder=scan.folder, sample=is_sample(scan.folder))
 
 
 def make_example_folder(dest: str | os.PathLike | None = None, *, classes: int = 4, seed: int = 0) -> Path:
     """Write a small "my photos" folder of class sub-folders, made from the generated Intel sample.
+
+    Chapter 09 uses it when no folder of your own is given (the offline ``smoke`` profile).
 
     The layout is what a learner's own folder usually looks like: ``my_photos/<class>/IMG_0001.jpg``,
     no split folders, images of a few different sizes, and two files that are not usable images (an

@@ -30,6 +30,8 @@ from . import progress
 def read_sizes(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
     """Native ``width`` and ``height`` of every image file, read from the file header only.
 
+    Used in chapters 02 and 09.
+
     Pillow's ``Image.open`` is lazy: it parses the header and decodes no pixels, so this takes
     milliseconds per thousand files on a local disk.
 
@@ -47,6 +49,8 @@ def read_sizes(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
 
 def size_table(sizes: pd.DataFrame) -> pd.DataFrame:
     """How many images have each native size, most common first.
+
+    Used in chapters 02 and 09.
 
     Args:
         sizes: The output of :func:`read_sizes`.
@@ -68,6 +72,8 @@ def size_table(sizes: pd.DataFrame) -> pd.DataFrame:
 def odd_sizes(sizes: pd.DataFrame, expected: tuple[int, int]) -> pd.DataFrame:
     """The rows of ``sizes`` whose image is not ``expected`` = ``(height, width)``, largest area first.
 
+    Used in chapter 02.
+
     ``expected`` is ``(height, width)`` like every image size in the course (and Keras); the table's
     columns say ``width`` and ``height`` explicitly. Ties keep the input order.
     """
@@ -83,6 +89,8 @@ def native_grid(
     inches_per_pixel: float = 0.01,
 ) -> Figure:
     """Show a handful of image files side by side at their native pixel size, all on one scale.
+
+    Used in chapter 02.
 
     Nothing is resized for display: each panel is as wide as its image and every panel spans the
     tallest image's height, so a 500x374 photo looks bigger than a 150x150 one and a 150x113 one
@@ -126,6 +134,8 @@ def native_grid(
 
 def images_at(dataset: Any, indices: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
     """The images and labels at positions ``indices`` of a batched ``(images, labels)`` dataset.
+
+    Used in chapters 02, 05, 06, 07 and 09; chapter 04 calls it as explain.images_at.
 
     The dataset is read once, in order, and only the wanted images are kept, so this works on a
     whole test split without holding it in memory. Use it only on an **unshuffled** pipeline

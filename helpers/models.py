@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,8 @@ _TORCH_STD = (0.229, 0.224, 0.225)
 @keras.saving.register_keras_serializable(package="course")
 class BackbonePreprocess(layers.Layer):
     """Map [0, 255] RGB images to what a backbone family was trained on.
+
+    Inside every transfer model (chapters 05-09); chapters 05 and 06 check it against ``preprocess_input``.
 
     Modes (as in ``keras.applications``): ``"caffe"`` (RGB to BGR, ImageNet mean subtracted: ResNet,
     VGG), ``"tf"`` (scaled to [-1, 1]: ResNetV2, Inception, Xception, MobileNet, NASNet), ``"torch"``
@@ -57,7 +59,10 @@ class BackbonePreprocess(layers.Layer):
 
 @dataclass(frozen=True)
 class Backbone:
-    """A ``keras.applications`` constructor with its native input size and preprocessing mode."""
+    """A ``keras.applications`` constructor with its native input size and preprocessing mode.
+
+    Chapters 06 and 09 read a backbone's native size from it.
+    """
 
     name: str
     constructor: str
@@ -100,7 +105,10 @@ BACKBONES: dict[str, Backbone] = {
 
 
 def backbone(name: str) -> Backbone:
-    """The registry entry for ``name``, with the list of choices when it is unknown."""
+    """The registry entry for ``name``, with the list of choices when it is unknown.
+
+    Used in chapters 06 and 09.
+    """
     try:
         return BACKBONES[name]
     except KeyError:
@@ -116,6 +124,7 @@ def scratch_cnn(
     dense: Sequence[int] = (128,),
     dropout: float = 0.25,
     augmentation: keras.Layer | None = None,
+    preprocessing: keras.Layer | None = None,
     name: str = "scratch_cnn",
 ) -> keras.Model:
     """The course's plain CNN: blocks of Conv2D (3x3, ReLU, same padding), MaxPooling, Dropout; then Dense layers.
@@ -127,9 +136,15 @@ def scratch_cnn(
     articles' own networks are :func:`intel_article_cnn` and, as far as its text goes, chapter 04's.
     Binary problems (``num_classes == 2``) still use a 2-way softmax, so every chapter uses the same loss
     and metrics.
+
+    Two optional layers go in front of the first ``Rescaling``, on the [0, 255] RGB batch, in this order:
+    ``augmentation`` (random layers that change images only while training, e.g. chapter 03's block or a
+    random flip) and ``preprocessing`` (applied to every image, in training and prediction alike, e.g.
+    chapter 04's :class:`helpers.explain.Grayscale`).
     """
     inputs = keras.Input(shape=input_shape, name="image")
     x = augmentation(inputs) if augmentation is not None else inputs
+    x = preprocessing(x) if preprocessing is not None else x
     x = layers.Rescaling(1.0 / 255, name="rescale")(x)
     for i, f in enumerate(filters, start=1):
         for j in range(1, convs_per_block + 1):
@@ -179,6 +194,8 @@ def transfer_model(
 ) -> tuple[keras.Model, keras.Model]:
     """A frozen backbone with a new classification head; returns ``(model, base)``.
 
+    Chapter 05 writes it out and checks it equals this; chapters 06-09 call it.
+
     The backbone is frozen with ``base.trainable = False``: that is what keeps its weights and its
     BatchNormalization statistics still while the head trains. The ``training=False`` in the call does
     not: in Keras 3, ``fit`` passes ``training=True`` down and it overrides the recorded value (see
@@ -202,8 +219,23 @@ def transfer_model(
     return keras.Model(inputs, outputs, name=f"{backbone_name}_transfer"), base
 
 
+def all_layers(model: keras.Layer) -> Iterator[keras.Layer]:
+    """Every layer inside ``model``, nested models included, parents before their children (depth first).
+
+    ``model.layers`` lists only the top level: a backbone nested as one layer hides its BatchNormalization
+    and the augmentation block hides its ``Random*`` layers. Chapter 05 looks for those with
+    :func:`helpers.features.cache_blockers`, chapters 07-09 with :func:`helpers.finetune.batchnorm_layers`.
+    """
+    for layer in getattr(model, "layers", []):
+        yield layer
+        yield from all_layers(layer)
+
+
 def count_params(model: keras.Model) -> dict[str, int]:
-    """Trainable and non-trainable parameter counts (what ``model.summary()`` prints at the bottom)."""
+    """Trainable and non-trainable parameter counts (what ``model.summary()`` prints at the bottom).
+
+    Used in chapters 02-09.
+    """
     trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
     frozen = sum(math.prod(w.shape) for w in model.non_trainable_weights)
     return {"trainable": trainable, "non_trainable": frozen, "total": trainable + frozen}

@@ -50,19 +50,19 @@ import tensorflow as tf
 
 #: Bytes at the start of a file searched for what decides the decoder (EXIF, ICC profile, PNG chunks).
 #: A JPEG's EXIF block holds at most 64 KiB and comes first, and its ICC profile soon after.
-HEADER_BYTES = 128 * 1024
+_HEADER_BYTES = 128 * 1024
 #: What a transparent pixel becomes (see the module's docstring for why white).
-BACKGROUND = (255, 255, 255)
+_BACKGROUND = (255, 255, 255)
 #: ISO base media file brands (bytes 8 to 12 and the compatible brands after them) of HEIF and AVIF files.
-HEIF_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1"})
-AVIF_BRANDS = frozenset({b"avif", b"avis"})
+_HEIF_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1"})
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
 #: Pillow modes of 16- and 32-bit grayscale images (PNG, TIFF): their high byte is kept, not clipped.
-DEEP_GRAY_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I"})
+_DEEP_GRAY_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I"})
 #: Pillow modes whose alpha channel makes parts of the image transparent.
-ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
+_ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 #: File signatures of JPEG, PNG, GIF and BMP files.
-SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF8", b"BM")
-JPEG, PNG, GIF, BMP = range(4)
+_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF8", b"BM")
+_JPEG, _PNG, _GIF, _BMP = range(4)
 #: Which decoder :func:`route` chose: TensorFlow's JPEG decoder straight away (no EXIF Orientation
 #: other than 1, no ICC profile), the same after a second look (an sRGB profile), ``tf.io.decode_image``
 #: (PNG, GIF, BMP, WebP that TensorFlow shows right), or Pillow.
@@ -70,11 +70,19 @@ PLAIN_JPEG, SRGB_JPEG, TENSORFLOW_OTHER, PILLOW = range(4)
 
 
 class PhotoError(ValueError):
-    """An image file neither TensorFlow nor Pillow can read; the message names the file and the fix."""
+    """An image file neither TensorFlow nor Pillow can read; the message names the file and the fix.
+
+    Raised to chapter 09 when a file in your folder cannot be read (HEIC without pillow-heif, a broken file); every
+    chapter's image decoding can raise it.
+    """
 
 
-def _register_plugins() -> None:
-    """Let Pillow read HEIC/HEIF (``pillow-heif``) and AVIF (``pillow-avif-plugin``) when they are installed."""
+def register_plugins() -> None:
+    """Let Pillow read HEIC/HEIF (``pillow-heif``) and AVIF (``pillow-avif-plugin``) when they are installed.
+
+    Chapter 09 relies on it twice: the folder scan (:mod:`helpers.datasets.layouts`) asks Pillow whether a
+    phone photo is readable here, and :func:`decode_photo` then decodes it. Registering twice is harmless.
+    """
     try:
         import pillow_heif
 
@@ -86,19 +94,22 @@ def _register_plugins() -> None:
 
 
 def container_kind(data: bytes) -> str | None:
-    """``"HEIC"`` or ``"AVIF"`` for an ISO base media file of those kinds (whatever its extension), else ``None``."""
+    """``"HEIC"`` or ``"AVIF"`` for an ISO base media file of those kinds (whatever its extension), else ``None``.
+
+    Chapter 09's folder scan (helpers.folder_data) uses it to name HEIC and AVIF files whatever their extension.
+    """
     if len(data) < 16 or data[4:8] != b"ftyp":
         return None
     size = int.from_bytes(data[:4], "big")
     brands = {data[i:i + 4] for i in range(8, min(max(size, 16), len(data), 256), 4)} - {data[12:16]}  # no version
-    if brands & AVIF_BRANDS:
+    if brands & _AVIF_BRANDS:
         return "AVIF"
-    if brands & HEIF_BRANDS:
+    if brands & _HEIF_BRANDS:
         return "HEIC"
     return None
 
 
-def unreadable_message(name: str, data: bytes) -> str:
+def _unreadable_message(name: str, data: bytes) -> str:
     """Why the file ``name`` (content ``data``) cannot be read, and what to do; used in :class:`PhotoError`."""
     import PIL
 
@@ -116,12 +127,12 @@ def unreadable_message(name: str, data: bytes) -> str:
             "AVIF with their Pillow plugins). Open it in an image viewer to check it, and save it again as JPEG.")
 
 
-def is_srgb(icc: bytes) -> bool:
+def _is_srgb(icc: bytes) -> bool:
     """True for an sRGB ICC profile (its description names sRGB): the numbers already are what a screen shows."""
     return b"sRGB" in icc or "sRGB".encode("utf-16-be") in icc
 
 
-def viewer_rgb(image) -> np.ndarray:
+def _viewer_rgb(image) -> np.ndarray:
     """What a viewer shows of an opened, upright Pillow image: uint8 sRGB ``(height, width, 3)``.
 
     16-bit grayscale keeps its high byte (``Image.convert`` would clip it to white), colours with an
@@ -130,16 +141,16 @@ def viewer_rgb(image) -> np.ndarray:
     """
     from PIL import Image, ImageCms
 
-    if image.mode in DEEP_GRAY_MODES:
+    if image.mode in _DEEP_GRAY_MODES:
         high_byte = np.asarray(image, dtype=np.int64) >> 8  # as TensorFlow (libpng's strip_16) and Pillow's RGB do
         image = Image.fromarray(np.clip(high_byte, 0, 255).astype(np.uint8), "L")
     if image.mode in ("P", "1", "RGBa", "La", "PA") or "transparency" in image.info:
-        image = image.convert("RGBA" if image.mode in ALPHA_MODES or "transparency" in image.info else "RGB")
+        image = image.convert("RGBA" if image.mode in _ALPHA_MODES or "transparency" in image.info else "RGB")
     alpha = image.getchannel("A") if image.mode in ("RGBA", "LA") else None
     if alpha is not None:
         image = image.convert("RGB" if image.mode == "RGBA" else "L")
     icc = image.info.get("icc_profile")
-    if icc and not is_srgb(icc) and image.mode in ("RGB", "L", "CMYK"):
+    if icc and not _is_srgb(icc) and image.mode in ("RGB", "L", "CMYK"):
         try:
             source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
             image = ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
@@ -147,12 +158,12 @@ def viewer_rgb(image) -> np.ndarray:
             pass  # a broken profile: viewers show the stored numbers, and so do we
     image = image.convert("RGB")
     if alpha is not None:
-        image = Image.composite(image, Image.new("RGB", image.size, BACKGROUND), alpha)
+        image = Image.composite(image, Image.new("RGB", image.size, _BACKGROUND), alpha)
     return np.asarray(image, dtype=np.uint8)
 
 
-def pillow_rgb(data: bytes, name: str = "image", size: tuple[int, int] | None = None) -> np.ndarray:
-    """Decode ``data`` with Pillow as a viewer shows it: EXIF orientation applied, then :func:`viewer_rgb`.
+def _pillow_rgb(data: bytes, name: str = "image", size: tuple[int, int] | None = None) -> np.ndarray:
+    """Decode ``data`` with Pillow as a viewer shows it: EXIF orientation applied, then :func:`_viewer_rgb`.
 
     ``size`` (height, width), when given, lets a large JPEG be decoded at a fraction of its size
     (``Image.draft``: libjpeg's DCT scaling), never below twice ``size`` on either side, since the
@@ -163,7 +174,7 @@ def pillow_rgb(data: bytes, name: str = "image", size: tuple[int, int] | None = 
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    _register_plugins()
+    register_plugins()
     try:
         with Image.open(io.BytesIO(data)) as image:
             if size is not None and min(size) > 0:
@@ -171,26 +182,26 @@ def pillow_rgb(data: bytes, name: str = "image", size: tuple[int, int] | None = 
                 image.draft(None, (side, side))
             upright = ImageOps.exif_transpose(image)  # a loaded copy, turned upright, with the same info
     except UnidentifiedImageError:
-        raise PhotoError(unreadable_message(name, data)) from None
+        raise PhotoError(_unreadable_message(name, data)) from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
         raise PhotoError(f"{name} could not be decoded ({type(err).__name__}: {err}). Open it in an image "
                          "viewer to check it, and save it again as JPEG.") from None
-    return viewer_rgb(upright)
+    return _viewer_rgb(upright)
 
 
 def _pillow_array(data, name, size) -> np.ndarray:
-    """:func:`pillow_rgb` for ``tf.numpy_function`` (its string arguments arrive as bytes or 0-d arrays)."""
+    """:func:`_pillow_rgb` for ``tf.numpy_function`` (its string arguments arrive as bytes or 0-d arrays)."""
     data = data.item() if isinstance(data, np.ndarray) else data
     name = name.item() if isinstance(name, np.ndarray) else name
     height, width = (int(v) for v in np.asarray(size).reshape(2))
-    return pillow_rgb(data, name.decode("utf-8", "replace"), (height, width) if height > 0 else None)
+    return _pillow_rgb(data, name.decode("utf-8", "replace"), (height, width) if height > 0 else None)
 
 
 #: The web-safe base64 alphabet of ``tf.io.encode_base64``.
-BASE64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_BASE64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
-def base64_regex(pattern: bytes, mask: bytes | None = None) -> str:
+def _base64_regex(pattern: bytes, mask: bytes | None = None) -> str:
     """An RE2 pattern matching the web-safe base64 form of any text holding the bytes ``pattern``.
 
     TensorFlow's regular expressions (RE2) need UTF-8 text and image files are bytes, so a file's
@@ -205,7 +216,7 @@ def base64_regex(pattern: bytes, mask: bytes | None = None) -> str:
         start, end = 8 * shift, 8 * (shift + len(pattern))
         pieces = []
         for char in range(start // 6, -(-end // 6)):
-            allowed = [letter for value, letter in enumerate(BASE64_ALPHABET)
+            allowed = [letter for value, letter in enumerate(_BASE64_ALPHABET)
                        if _fits(value, char, start, end, pattern, mask)]
             pieces.append("." if len(allowed) == 64 else
                           allowed[0].replace("-", r"\-") if len(allowed) == 1 else
@@ -227,50 +238,50 @@ def _fits(value: int, char: int, start: int, end: int, pattern: bytes, mask: byt
 
 
 def _alternatives(patterns) -> str:
-    return "(?:" + "|".join(base64_regex(*p) if isinstance(p, tuple) else base64_regex(p) for p in patterns) + ")"
+    return "(?:" + "|".join(_base64_regex(*p) if isinstance(p, tuple) else _base64_regex(p) for p in patterns) + ")"
 
 
-def contains_regex(*patterns: bytes | tuple[bytes, bytes]) -> str:
+def _contains_regex(*patterns: bytes | tuple[bytes, bytes]) -> str:
     """An RE2 pattern matching the base64 form of a header holding any of ``patterns`` (bytes, or (bytes, mask))."""
     return f"(?s).*{_alternatives(patterns)}.*"
 
 
-def through_regex(*patterns: bytes) -> str:
+def _through_regex(*patterns: bytes) -> str:
     """An RE2 pattern matching the start of a header's base64 form through the first of ``patterns``."""
     return f"(?s)^.*?{_alternatives(patterns)}"
 
 
-def orientation_entries(value: int) -> tuple[bytes, bytes]:
+def _orientation_entries(value: int) -> tuple[bytes, bytes]:
     """The 10 bytes of an EXIF Orientation entry (tag 0x0112, SHORT, count 1) of ``value``, in "II" and "MM" order."""
     return (b"\x12\x01\x03\x00\x01\x00\x00\x00" + bytes([value, 0]),
             b"\x01\x12\x00\x03\x00\x00\x00\x01\x00" + bytes([value]))
 
 
 #: The base64 searches (:func:`base64_regex`) that route a file.
-TURNED = contains_regex(*(entry for value in range(2, 9) for entry in orientation_entries(value)))
-TURNED_OR_PROFILED = contains_regex(*(e for v in range(2, 9) for e in orientation_entries(v)), b"ICC_PROFILE\0")
-THROUGH_PROFILE = through_regex(b"ICC_PROFILE\0")
-SRGB_NAME = contains_regex(b"sRGB", "sRGB".encode("utf-16-be"))
+_TURNED = _contains_regex(*(entry for value in range(2, 9) for entry in _orientation_entries(value)))
+_TURNED_OR_PROFILED = _contains_regex(*(e for v in range(2, 9) for e in _orientation_entries(v)), b"ICC_PROFILE\0")
+_THROUGH_PROFILE = _through_regex(b"ICC_PROFILE\0")
+_SRGB_NAME = _contains_regex(b"sRGB", "sRGB".encode("utf-16-be"))
 #: Base64 characters after "ICC_PROFILE" searched for the profile's name (its header and tag table come first).
-PROFILE_WINDOW = 2800
-FROM_PIXELS = f"(?s){_alternatives([b'IDAT'])}.*"
-TRANSPARENT_OR_EXIF = contains_regex(b"tRNS", b"eXIf")
-THROUGH_ICCP = through_regex(b"iCCP")
-GIF_TRANSPARENT = contains_regex((b"\x21\xf9\x04\x01", b"\xff\xff\xff\x01"))  # bit 0 of the flags
+_PROFILE_WINDOW = 2800
+_FROM_PIXELS = f"(?s){_alternatives([b'IDAT'])}.*"
+_TRANSPARENT_OR_EXIF = _contains_regex(b"tRNS", b"eXIf")
+_THROUGH_ICCP = _through_regex(b"iCCP")
+_GIF_TRANSPARENT = _contains_regex((b"\x21\xf9\x04\x01", b"\xff\xff\xff\x01"))  # bit 0 of the flags
 
 
 def _starts(head: tf.Tensor, pattern: bytes, at: int = 0) -> tf.Tensor:
     return tf.equal(tf.strings.substr(head, at, len(pattern)), pattern)
 
 
-def jpeg_colours_are_srgb(text: tf.Tensor) -> tf.Tensor:
+def _jpeg_colours_are_srgb(text: tf.Tensor) -> tf.Tensor:
     """Whether a JPEG header (in base64: ``text``) has no ICC profile, or one that names itself sRGB."""
-    rest = tf.strings.regex_replace(text, THROUGH_PROFILE, "", replace_global=False)
+    rest = tf.strings.regex_replace(text, _THROUGH_PROFILE, "", replace_global=False)
     no_profile = tf.equal(tf.strings.length(rest), tf.strings.length(text))
-    return no_profile | tf.strings.regex_full_match(tf.strings.substr(rest, 0, PROFILE_WINDOW), SRGB_NAME)
+    return no_profile | tf.strings.regex_full_match(tf.strings.substr(rest, 0, _PROFILE_WINDOW), _SRGB_NAME)
 
 
-def others_tensorflow_shows(head: tf.Tensor, text: tf.Tensor) -> tf.Tensor:
+def _others_tensorflow_shows(head: tf.Tensor, text: tf.Tensor) -> tf.Tensor:
     """Whether TensorFlow decodes a non-JPEG file (first bytes ``head``, in base64 ``text``) as a viewer shows it.
 
     True for PNGs without alpha, transparency (``tRNS``), ``eXIf`` block or ICC profile other than
@@ -278,37 +289,40 @@ def others_tensorflow_shows(head: tf.Tensor, text: tf.Tensor) -> tf.Tensor:
     transparency, BMPs (TensorFlow's reading on purpose: ``files.image_problem`` rejects the BMPs it
     gets wrong) and simple WebPs (``VP8 ``, or ``VP8L`` without alpha). Pillow decodes the rest.
     """
-    chunks = tf.strings.regex_replace(text, FROM_PIXELS, "", replace_global=False)  # a PNG's chunks before IDAT
-    iccp = tf.strings.regex_replace(chunks, THROUGH_ICCP, "", replace_global=False)
+    chunks = tf.strings.regex_replace(text, _FROM_PIXELS, "", replace_global=False)  # a PNG's chunks before IDAT
+    iccp = tf.strings.regex_replace(chunks, _THROUGH_ICCP, "", replace_global=False)
     no_iccp = tf.equal(tf.strings.length(iccp), tf.strings.length(chunks))
     colour_type = tf.strings.substr(head, 25, 1)
     alpha = tf.equal(colour_type, b"\x04") | tf.equal(colour_type, b"\x06")  # gray + alpha, RGBA
-    png = (_starts(head, SIGNATURES[PNG]) & tf.logical_not(alpha)
-           & tf.logical_not(tf.strings.regex_full_match(chunks, TRANSPARENT_OR_EXIF))
-           & (no_iccp | tf.strings.regex_full_match(tf.strings.substr(iccp, 0, 110), SRGB_NAME)))
-    gif = _starts(head, SIGNATURES[GIF]) & tf.logical_not(tf.strings.regex_full_match(text, GIF_TRANSPARENT))
+    png = (_starts(head, _SIGNATURES[_PNG]) & tf.logical_not(alpha)
+           & tf.logical_not(tf.strings.regex_full_match(chunks, _TRANSPARENT_OR_EXIF))
+           & (no_iccp | tf.strings.regex_full_match(tf.strings.substr(iccp, 0, 110), _SRGB_NAME)))
+    gif = _starts(head, _SIGNATURES[_GIF]) & tf.logical_not(tf.strings.regex_full_match(text, _GIF_TRANSPARENT))
     vp8l_flags = tf.io.decode_raw(tf.strings.join([tf.strings.substr(head, 24, 1), b"\0"]), tf.uint8)[0]
     webp = (_starts(head, b"RIFF") & _starts(head, b"WEBP", 8)
             & (_starts(head, b"VP8 ", 12) | (_starts(head, b"VP8L", 12) & tf.equal(vp8l_flags & 16, 0))))
-    return png | gif | _starts(head, SIGNATURES[BMP]) | webp
+    return png | gif | _starts(head, _SIGNATURES[_BMP]) | webp
 
 
 def _second_look(head: tf.Tensor, text: tf.Tensor) -> tf.Tensor:
     """:data:`SRGB_JPEG`, :data:`TENSORFLOW_OTHER` or :data:`PILLOW` for a file that is not a plain JPEG."""
-    is_jpeg = _starts(head, SIGNATURES[JPEG])
-    upright_srgb = tf.logical_not(tf.strings.regex_full_match(text, TURNED)) & jpeg_colours_are_srgb(text)
-    other = tf.logical_not(is_jpeg) & others_tensorflow_shows(head, text)
+    is_jpeg = _starts(head, _SIGNATURES[_JPEG])
+    upright_srgb = tf.logical_not(tf.strings.regex_full_match(text, _TURNED)) & _jpeg_colours_are_srgb(text)
+    other = tf.logical_not(is_jpeg) & _others_tensorflow_shows(head, text)
     return tf.where(is_jpeg & upright_srgb, SRGB_JPEG, tf.where(other, TENSORFLOW_OTHER, PILLOW))
 
 
 def _is_plain_jpeg(head: tf.Tensor, text: tf.Tensor) -> tf.Tensor:
-    return _starts(head, SIGNATURES[JPEG]) & tf.logical_not(tf.strings.regex_full_match(text, TURNED_OR_PROFILED))
+    return _starts(head, _SIGNATURES[_JPEG]) & tf.logical_not(tf.strings.regex_full_match(text, _TURNED_OR_PROFILED))
 
 
 def route(data: tf.Tensor) -> tf.Tensor:
     """Which decoder :func:`decode_photo` uses for the bytes ``data``: :data:`PLAIN_JPEG`, :data:`SRGB_JPEG`,
-    :data:`TENSORFLOW_OTHER` or :data:`PILLOW` (int32)."""
-    head = tf.strings.substr(data, 0, HEADER_BYTES)
+    :data:`TENSORFLOW_OTHER` or :data:`PILLOW` (int32).
+
+    Chapter 09 shows which decoder each phone photo takes with it.
+    """
+    head = tf.strings.substr(data, 0, _HEADER_BYTES)
     text = tf.io.encode_base64(head)
     return tf.where(_is_plain_jpeg(head, text), PLAIN_JPEG, _second_look(head, text))
 
@@ -316,9 +330,11 @@ def route(data: tf.Tensor) -> tf.Tensor:
 def decode_photo(data: tf.Tensor, name: tf.Tensor | str = "image", size=None) -> tf.Tensor:
     """Decode the bytes of an image file as a photo viewer shows it; returns uint8 RGB ``(height, width, 3)``.
 
+    Every chapter decodes its images with it, through helpers.pipeline.decode_image; chapter 09 teaches why.
+
     Works eagerly and inside ``tf.data``. ``name`` (the file's path) only appears in error messages.
     ``size`` (height, width), the size the image is going to be resized to, lets Pillow decode a large
-    JPEG at a fraction of its size (:func:`pillow_rgb`); TensorFlow's decoders ignore it.
+    JPEG at a fraction of its size (:func:`_pillow_rgb`); TensorFlow's decoders ignore it.
 
     A plain JPEG (no EXIF Orientation other than 1, no ICC profile: the course datasets' files) costs
     one base64 encoding and one regular-expression search of its first 128 KiB more than
@@ -331,7 +347,7 @@ def decode_photo(data: tf.Tensor, name: tf.Tensor | str = "image", size=None) ->
     """
     name = tf.convert_to_tensor(name, dtype=tf.string)
     size = tf.zeros([2], tf.int32) if size is None else tf.cast(tf.reshape(size, [2]), tf.int32)
-    head = tf.strings.substr(data, 0, HEADER_BYTES)
+    head = tf.strings.substr(data, 0, _HEADER_BYTES)
     text = tf.io.encode_base64(head)
 
     def jpeg():

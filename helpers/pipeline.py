@@ -33,7 +33,7 @@ import tensorflow as tf
 
 from .photos import decode_photo
 
-AUTOTUNE = tf.data.AUTOTUNE
+_AUTOTUNE = tf.data.AUTOTUNE
 #: Above this many bytes of uint8 pixels, ``cache="auto"`` writes the cache to a file instead of memory.
 MEMORY_CACHE_LIMIT = 3 * 1024**3
 #: Shuffle buffer used after the cache (elements); the file order is also shuffled once up front.
@@ -42,6 +42,9 @@ SHUFFLE_BUFFER = 4096
 
 def decode_image(path: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:
     """Read one image file as a photo viewer shows it and resize it to ``image_size``; returns uint8 ``(h, w, 3)``.
+
+    Every chapter decodes its images with it (through make_dataset); chapters 04, 05, 07, 08 and 09 also call it
+    directly.
 
     Decoding is :func:`helpers.photos.decode_photo`: EXIF orientation applied, colours with an ICC
     profile converted to sRGB, transparency over white, grayscale, palette, CMYK, YCCK and 16-bit
@@ -82,18 +85,26 @@ def cache_size(native: tuple[int, int] | None, image_size: tuple[int, int]) -> t
 
 
 def cache_bytes(n_images: int, image_size: tuple[int, int], dtype: str = "uint8") -> int:
-    """Bytes a cache of ``n_images`` RGB images at ``image_size`` takes (uint8 pixels unless ``dtype`` says)."""
+    """Bytes a cache of ``n_images`` RGB images at ``image_size`` takes (uint8 pixels unless ``dtype`` says).
+
+    Chapter 07 sizes its caches with it; helpers.budget's figures use it too.
+    """
     return n_images * image_size[0] * image_size[1] * 3 * np.dtype(dtype).itemsize
 
 
 def in_memory(n_images: int, image_size: tuple[int, int]) -> bool:
-    """Whether :func:`choose_cache` keeps a uint8 cache of ``n_images`` at ``image_size`` in memory."""
+    """Whether :func:`choose_cache` keeps a uint8 cache of ``n_images`` at ``image_size`` in memory.
+
+    In every chapter, the cache choice goes through it (choose_cache); helpers.budget's figures use it too.
+    """
     return cache_bytes(n_images, image_size) <= MEMORY_CACHE_LIMIT
 
 
 def choose_cache(files: Sequence[str | os.PathLike], image_size: tuple[int, int], cache_dir: str | Path | None,
                  tag: str) -> str:
     """``""`` (memory cache) for datasets that fit comfortably, else a cache file path under ``cache_dir``.
+
+    Every chapter's datasets.load picks its cache with it; chapter 07 calls it directly.
 
     ``image_size`` is the size the images are *cached* at (:func:`cache_size`), which can be smaller
     than the training size. The file name holds a fingerprint of the file list and that size, so a
@@ -105,11 +116,11 @@ def choose_cache(files: Sequence[str | os.PathLike], image_size: tuple[int, int]
     folder.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha1("\n".join(map(str, files)).encode()).hexdigest()[:12]
     path = folder / f"{tag}-{image_size[0]}x{image_size[1]}-{len(files)}-{digest}.tfcache"
-    reset_incomplete_cache(path)
+    _reset_incomplete_cache(path)
     return str(path)
 
 
-def reset_incomplete_cache(path: str | Path) -> None:
+def _reset_incomplete_cache(path: str | Path) -> None:
     """Delete the pieces of a file cache whose first pass never finished (no ``.index`` file).
 
     TensorFlow writes the index last; an interrupted first epoch leaves data and a lock file behind
@@ -133,6 +144,8 @@ def make_dataset(
     cache_size: tuple[int, int] | None = None,
 ) -> tf.data.Dataset:
     """Build a batched dataset of ``(float32 images in [0, 255], int32 labels)`` from file paths.
+
+    Every chapter's datasets.load builds its pipelines with it; chapters 05, 07 and 08 call it directly.
 
     Args:
         files: Image paths.
@@ -166,7 +179,7 @@ def make_dataset(
         order = np.random.default_rng(seed).permutation(len(paths))
         paths, targets = paths[order], targets[order]
     ds = tf.data.Dataset.from_tensor_slices((paths.astype(str), targets))
-    ds = ds.map(lambda p, y: (decode_image(p, stored), y), num_parallel_calls=AUTOTUNE)
+    ds = ds.map(lambda p, y: (decode_image(p, stored), y), num_parallel_calls=_AUTOTUNE)
     if cache is not False:
         ds = ds.cache("" if cache is True else str(cache))
     if shuffle:
@@ -175,8 +188,8 @@ def make_dataset(
         to_batch = lambda x, y: (tf.cast(x, tf.float32), y)  # noqa: E731
     else:
         to_batch = lambda x, y: (_enlarge(tf.cast(x, tf.float32), image_size), y)  # noqa: E731
-    ds = ds.batch(batch_size).map(to_batch, num_parallel_calls=AUTOTUNE)
-    return ds.prefetch(AUTOTUNE)
+    ds = ds.batch(batch_size).map(to_batch, num_parallel_calls=_AUTOTUNE)
+    return ds.prefetch(_AUTOTUNE)
 
 
 def _enlarge(images: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:
@@ -191,6 +204,8 @@ def _enlarge(images: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:
 
 def resize_in_model(model: keras.Model, cached_size: tuple[int, int]) -> keras.Model:
     """``model`` behind a first layer that resizes ``cached_size`` images to the model's input size.
+
+    Used in chapter 07.
 
     For images cached smaller than the training size (:func:`cache_size`): the pipeline then delivers
     batches at the cache size (``make_dataset(..., image_size=cached_size)``) and the accelerator
@@ -218,6 +233,9 @@ def resize_in_model(model: keras.Model, cached_size: tuple[int, int]) -> keras.M
 
 def stratified_split(labels: Sequence[int], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices ``(keep, held_out)`` with about ``fraction`` of every class held out.
+
+    Every chapter's datasets.load holds out validation with it where a dataset has no validation split; chapter 07 calls
+    it directly.
 
     Used to carve a validation set out of a training folder with the same class balance. Every class
     with at least two images keeps at least one image on each side.

@@ -20,7 +20,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from helpers.evaluation import _as_class_indices, _as_probability_matrix
+from helpers.evaluation import class_indices, probability_matrix
 
 
 def _subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float], layout: str | None = None,
@@ -32,15 +32,17 @@ def _subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float], l
 _MAX_ANNOTATED_CLASSES = 30
 _MAX_CM_INCHES = 26.0
 
-HistoryLike = Any  # a keras.callbacks.History or its ``.history`` dict
+_HistoryLike = Any  # a keras.callbacks.History or its ``.history`` dict
 
 
 def plot_history(
-    history: HistoryLike | Sequence[HistoryLike],
+    history: _HistoryLike | Sequence[_HistoryLike],
     metrics: Sequence[str] = ("loss", "accuracy"),
     title: str | None = None,
 ) -> Figure:
     """Plot learning curves, training against validation, one subplot per metric.
+
+    Used in chapters 00, 02 and 04-09.
 
     Parameters
     ----------
@@ -90,6 +92,8 @@ def image_grid(
 ) -> Figure:
     """Show a batch of images in a grid, one axis per image, axes hidden.
 
+    Used in chapters 01, 03, 04, 07, 08 and 09.
+
     Parameters
     ----------
     images : array or tensor, shape (n, h, w, 3), (n, h, w, 1) or (n, h, w)
@@ -134,6 +138,8 @@ def dataset_grid(dataset: Any, class_names: Sequence[str], n: int = 16, ncols: i
                  title: str | None = None) -> Figure:
     """Show the first ``n`` images of a batched ``(images, labels)`` dataset, titled by class name.
 
+    Used in chapters 00, 02, 04, 05, 07, 08 and 09.
+
     Only as many batches as needed are read, so this is cheap even on a large dataset.
     Labels may be class indices or one-hot vectors.
     """
@@ -141,7 +147,7 @@ def dataset_grid(dataset: Any, class_names: Sequence[str], n: int = 16, ncols: i
     labels: list[np.ndarray] = []
     for batch in dataset:
         images.append(np.asarray(batch[0]))
-        labels.append(_as_class_indices(np.asarray(batch[1])))
+        labels.append(class_indices(np.asarray(batch[1])))
         if sum(len(b) for b in labels) >= n:
             break
     if not images:
@@ -159,6 +165,8 @@ def plot_confusion_matrix(
     cm: np.ndarray, class_names: Sequence[str], normalize: bool = True, title: str | None = None
 ) -> Figure:
     """Draw a confusion matrix as a heatmap with a colour bar; rows are true classes.
+
+    Used in chapters 02, 05, 08 and 09.
 
     Parameters
     ----------
@@ -213,11 +221,13 @@ def prediction_grid(
 ) -> Figure:
     """Show images titled ``"predicted (p=0.93) / true"``: green when correct, red when wrong.
 
+    Used in chapters 02 and 05-09.
+
     ``y_prob`` holds class probabilities of shape (n, n_classes); a single sigmoid column is read as
     the probability of class 1. ``p`` is the probability of the predicted class.
     """
     y_true = np.asarray(y_true).reshape(-1).astype(int)
-    probs = _as_probability_matrix(y_prob)
+    probs = probability_matrix(y_prob)
     if not len(images) == len(y_true) == len(probs):
         raise ValueError(f"{len(images)} images, {len(y_true)} labels, {len(probs)} probability rows.")
     y_pred = probs.argmax(axis=1)
@@ -235,6 +245,8 @@ def class_balance(
     counts: Mapping[str, Mapping[str, int]] | Mapping[str, int], title: str | None = None
 ) -> Figure:
     """Horizontal bar chart of images per class, to spot class imbalance at a glance.
+
+    Used in chapters 00, 02 and 09.
 
     ``counts`` is either ``{class: count}`` or ``{split: {class: count}}``; in the second case each
     split gets its own bar within each class group (classes missing from a split count as 0).
@@ -266,6 +278,8 @@ def class_balance(
 def kernel_comparison(image: Any, outputs: Mapping[str, Any], size: float = 3.0) -> Figure:
     """Show an image next to the results of filtering it (blur, sharpen, Sobel, ...).
 
+    Used in chapter 01.
+
     Panels are titled ``"original"`` and then by the keys of ``outputs``. Arrays may be (h, w),
     (h, w, c) or a batch of one, (1, h, w, c), as a convolution returns. RGB panels are scaled like
     :func:`image_grid`; single-channel panels are contrast-stretched to their own range so that
@@ -285,7 +299,7 @@ def kernel_comparison(image: Any, outputs: Mapping[str, Any], size: float = 3.0)
     return fig
 
 
-def _concat_phases(history: HistoryLike | Sequence[HistoryLike]) -> tuple[dict[str, list[float]], list[int]]:
+def _concat_phases(history: _HistoryLike | Sequence[_HistoryLike]) -> tuple[dict[str, list[float]], list[int]]:
     """Concatenate training phases; return the merged logs and the first epoch (1-based) of phases 2+.
 
     A metric missing from a phase is padded with nan, so all curves share the same epoch axis.
@@ -302,7 +316,7 @@ def _concat_phases(history: HistoryLike | Sequence[HistoryLike]) -> tuple[dict[s
     return merged, [int(s) for s in starts]
 
 
-def _history_dict(history: HistoryLike) -> dict[str, list[float]]:
+def _history_dict(history: _HistoryLike) -> dict[str, list[float]]:
     """Return the ``{metric: [value per epoch]}`` dict of a Keras History (or the dict itself)."""
     logs = history.history if hasattr(history, "history") else history
     if not isinstance(logs, Mapping) or not logs:

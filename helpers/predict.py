@@ -22,29 +22,35 @@ from urllib.parse import urlparse
 import numpy as np
 import tensorflow as tf
 
+from .datasets.fetch import USER_AGENT  # image hosts (Wikimedia) refuse requests without one
 from .pipeline import decode_image
 
 #: Largest download accepted, in bytes: a photo is a few MB; anything bigger is not what you meant.
-MAX_BYTES = 50 * 1024**2
-#: Some image hosts (Wikimedia) refuse requests without a descriptive User-Agent.
-USER_AGENT = "cnn-course-helpers/0.1 (educational notebook; python-requests)"
+_MAX_BYTES = 50 * 1024**2
 
 
 class ImageDownloadError(OSError):
-    """An image URL could not be downloaded (no network, bad address, HTTP error, timeout, too large)."""
+    """An image URL could not be downloaded (no network, bad address, HTTP error, timeout, too large).
+
+    Raised by :func:`predict_image`; chapter 05 catches it to carry on offline.
+    """
 
 
-def is_url(path_or_url: str | os.PathLike) -> bool:
-    """True for ``http://`` and ``https://`` addresses, False for file paths."""
+def _is_url(path_or_url: str | os.PathLike) -> bool:
+    """True for ``http://`` and ``https://`` addresses, False for file paths.
+
+    Chapter 05 teaches it; chapter 09 reuses it.
+    """
     return urlparse(str(path_or_url)).scheme.lower() in ("http", "https")
 
 
-def download_image(url: str, dest: str | os.PathLike, *, timeout: float = 10.0, max_bytes: int = MAX_BYTES) -> Path:
+def _download_image(url: str, dest: str | os.PathLike, *, timeout: float = 10.0, max_bytes: int = _MAX_BYTES) -> Path:
     """Download ``url`` into the file ``dest``; return ``dest``.
 
     Raises:
         ImageDownloadError: with the URL and the reason (connection failed, timeout, HTTP status,
             more than ``max_bytes``) and what to do about it.
+    Chapter 05 teaches it; chapter 09 reuses it.
     """
     import requests
 
@@ -75,7 +81,7 @@ def download_image(url: str, dest: str | os.PathLike, *, timeout: float = 10.0, 
     return Path(dest)
 
 
-def load_image(path: str | os.PathLike, image_size: int | Sequence[int]) -> np.ndarray:
+def _load_image(path: str | os.PathLike, image_size: int | Sequence[int]) -> np.ndarray:
     """Decode one image file as the training pipeline does: RGB, resized, float32 in [0, 255], ``(h, w, 3)``.
 
     Raises:
@@ -83,6 +89,7 @@ def load_image(path: str | os.PathLike, image_size: int | Sequence[int]) -> np.n
         helpers.photos.PhotoError: (a ``ValueError``) neither TensorFlow nor Pillow can read the file; the
             message names it and says what to do (a HEIC photo: install pillow-heif).
         ValueError: the file is damaged inside (TensorFlow's decoder stopped).
+    Chapter 05 teaches it; chapter 09 reuses it.
     """
     path = Path(path).expanduser()
     if not path.is_file():
@@ -113,19 +120,20 @@ def predict_image(model, path_or_url: str | os.PathLike, class_names: Sequence[s
         FileNotFoundError: a local path that does not exist.
         ValueError: the file is not a decodable image (:class:`helpers.photos.PhotoError` names it and the
             fix), or the model's outputs do not match ``class_names``.
+    Chapter 05 teaches it; chapter 09 reuses it.
     """
-    if is_url(path_or_url):
+    if _is_url(path_or_url):
         url = str(path_or_url)
         suffix = Path(urlparse(url).path).suffix[:8] or ".img"
         handle, tmp = tempfile.mkstemp(suffix=suffix, prefix="cnn-course-")
         os.close(handle)
         try:
-            download_image(url, tmp, timeout=timeout)
-            image = load_image(tmp, image_size)
+            _download_image(url, tmp, timeout=timeout)
+            image = _load_image(tmp, image_size)
         finally:
             Path(tmp).unlink(missing_ok=True)
     else:
-        image = load_image(path_or_url, image_size)
+        image = _load_image(path_or_url, image_size)
     probs = np.asarray(model(image[None], training=False), dtype=np.float64).reshape(-1)
     if probs.size == 1:  # a single sigmoid unit: probability of class 1
         probs = np.array([1.0 - probs[0], probs[0]])

@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # runtime imports TensorFlow; collecting results must not
 RECIPES = ("course", "article")
 
 #: Fields every record has. ``written_at`` (added later) is not among them: older results files lack it.
-REQUIRED = ("notebook", "dataset", "profile", "sample", "model", "metrics", "train_seconds", "tensorflow", "device")
+_REQUIRED = ("notebook", "dataset", "profile", "sample", "model", "metrics", "train_seconds", "tensorflow", "device")
 
 #: The models this kernel trained since the set-up cell, one entry per ``fit`` (see :func:`record_trained`).
 _TRAINED: list[dict[str, Any]] = []
@@ -29,6 +29,8 @@ _TRAINED: list[dict[str, Any]] = []
 
 def record_trained(entry: dict[str, Any]) -> None:
     """Add one trained model to the run log that :func:`save` writes out as ``trained_models``.
+
+    Chapters 00 and 02 to 09 record their fits with it, through helpers.training.
 
     ``helpers.training`` calls it for every fit the course times (every ``training.Timer``), with
     what the model actually ran under: ``dtype_policy``, ``loss_scale``, ``strategy``, ``replicas`` and
@@ -39,18 +41,26 @@ def record_trained(entry: dict[str, Any]) -> None:
 
 
 def trained_models() -> list[dict[str, Any]]:
-    """The run log: a copy of every entry recorded since the last :func:`clear_trained`."""
+    """The run log: a copy of every entry recorded since the last :func:`clear_trained`.
+
+    In every chapter, save writes it into the results file (tests/test_training.py reads it too).
+    """
     return [dict(entry) for entry in _TRAINED]
 
 
 def clear_trained() -> None:
-    """Start a new run log; ``runtime.setup`` calls it, so running a notebook again does not double it."""
+    """Start a new run log; ``runtime.setup`` calls it, so running a notebook again does not double it.
+
+    In every chapter, runtime.setup calls it.
+    """
     _TRAINED.clear()
 
 
 def recipe_mismatches(trained: list[dict[str, Any]], *, precision: str, replicas: int,
                       strategy: str | None = None) -> list[str]:
     """What differs between the trained models and the precision and strategy a run asked for; empty if nothing.
+
+    Every chapter's save warns with it; tools/check_recipes.py checks every results file with it.
 
     A model "ran under" ``mixed_float16`` when its dtype policy is that policy and its optimizer was wrapped
     in Keras' ``LossScaleOptimizer``; it ran on ``replicas`` devices when the strategy it was built under
@@ -163,6 +173,8 @@ def _clean(value: Any) -> Any:
 def load(results_dir: str | Path, notebook: str, recipe: str = "course") -> dict | None:
     """The record a chapter's run with ``recipe`` left in ``results_dir``, or ``None`` if there is none.
 
+    Chapters 02 to 08 read earlier results with it (another chapter's, or the other recipe's).
+
     A chapter's comparison cell uses it to put the other recipe's figure (from an earlier run in the same
     folder) next to this run's. The record may be stale or from another profile: read its ``profile``,
     ``sample`` and ``written_at`` before comparing.
@@ -175,10 +187,13 @@ def load(results_dir: str | Path, notebook: str, recipe: str = "course") -> dict
 
 
 def collect(results_dir: str | Path) -> list[dict]:
-    """All results records in ``results_dir``, sorted by notebook name."""
+    """All results records in ``results_dir``, sorted by notebook name.
+
+    tools/run_notebooks.py gathers every chapter's results with it.
+    """
     records = [json.loads(p.read_text()) for p in sorted(Path(results_dir).glob("*.json"))]
     for record in records:
-        missing = [k for k in REQUIRED if k not in record]
+        missing = [k for k in _REQUIRED if k not in record]
         if missing:
             raise ValueError(f"results for {record.get('notebook', '?')} lack {', '.join(missing)}")
     return records
@@ -186,6 +201,8 @@ def collect(results_dir: str | Path) -> list[dict]:
 
 def table(records: list[dict]) -> str:
     """A markdown table, one row per chapter: our recipe's test accuracy, the article recipe's, the article's.
+
+    tools/run_notebooks.py writes the results table with it.
 
     Sample runs are marked so nobody mistakes them for real figures. Article-recipe records (``recipe ==
     "article"``) fill the "article recipe" column of their chapter's row; a chapter run only with the

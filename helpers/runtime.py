@@ -20,6 +20,12 @@ It also applies the accelerator recipes, so no chapter has to:
   the default strategy, so every model the notebook builds afterwards trains on all GPUs, each batch
   split between them, without a ``with strategy.scope():`` in the chapters.
 
+It also keeps TensorFlow's start-up quiet (:data:`QUIET_TENSORFLOW`: ``TF_CPP_MIN_LOG_LEVEL=3``, and
+``TF_ENABLE_ONEDNN_OPTS=0``, without which oneDNN shifts losses in the 6th decimal between machines). Both are read
+once, when TensorFlow is imported, so the set-up cell's first lines (:func:`helpers.course.bootstrap_code`) set
+them before ``from helpers import ...`` and :func:`setup` sets them again for a kernel that skipped those lines;
+``import helpers`` itself changes nothing in the environment.
+
 ``COURSE_MIXED_PRECISION=0`` and ``COURSE_STRATEGY=none`` switch the first and the last off.
 To rehearse a GPU run's code paths on a laptop, ``COURSE_MIXED_PRECISION=1`` forces mixed precision (slow on
 a CPU, but it runs) and ``COURSE_STRATEGY=cpu:2`` splits the CPU into two devices and mirrors over them.
@@ -31,23 +37,25 @@ import os
 import platform
 import sys
 import warnings
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, TextIO
 
-# Quiet TensorFlow's start-up: must be set before TensorFlow is imported anywhere.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+from . import results
 
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
+if TYPE_CHECKING:
+    import tensorflow as tf
 
-from . import results  # noqa: E402
+# TensorFlow and Keras are imported inside the functions that need them: importing this module must not
+# import TensorFlow (``helpers.progress`` asks :func:`someone_watching`, and :func:`setup` quiets TensorFlow's
+# start-up only where nothing has imported it yet).
 
 PROFILES = ("smoke", "quick", "full")
 
 
 @dataclass(frozen=True)
 class Runtime:
-    """What the notebook runs on; stored in every results JSON."""
+    """What the notebook runs on, as every chapter's set-up (:func:`setup`) found it; stored in every results JSON."""
 
     environment: str
     profile: str
@@ -67,10 +75,22 @@ class Runtime:
         return asdict(self)
 
 
-def detect_environment(environ: dict[str, str] | None = None, modules: dict | None = None) -> str:
-    """``"colab"``, ``"kaggle"``, ``"ci"`` or ``"local"``.
+#: "Are we on Colab or Kaggle?" as Python source over ``os`` and ``sys``: the set-up cell decides with it whether
+#: to ``pip install`` the helpers (:func:`helpers.course.bootstrap_code` writes it in: that cell runs before the
+#: helpers are importable). :func:`detect_environment` answers the same question; a test keeps them in step.
+HOSTED_TEST = '"google.colab" in sys.modules or "KAGGLE_KERNEL_RUN_TYPE" in os.environ'
 
-    Arguments default to ``os.environ`` and ``sys.modules``; tests pass their own to simulate each place.
+#: The environment the set-up makes TensorFlow start quietly in (read once, when TensorFlow is imported).
+QUIET_TENSORFLOW = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0"}
+
+
+def detect_environment(environ: Mapping[str, str] | None = None, modules: Mapping | None = None) -> str:
+    """``"colab"``, ``"kaggle"``, ``"ci"`` or ``"local"``: the one place the course asks where it runs.
+
+    every chapter's set-up reports it;  (:func:`setup`); the datasets' default folder and the Kaggle credentials
+    search ask it too. Arguments default to ``os.environ`` and ``sys.modules``; tests pass their own to
+    simulate each place.
+    Part of every chapter's set-up.
     """
     environ = os.environ if environ is None else environ
     modules = sys.modules if modules is None else modules
@@ -83,8 +103,38 @@ def detect_environment(environ: dict[str, str] | None = None, modules: dict | No
     return "local"
 
 
-def list_gpus() -> tuple[str, ...]:
+def someone_watching(environ: Mapping[str, str] | None = None, modules: Mapping | None = None,
+                     stream: TextIO | Any = None) -> bool:
+    """Whether a person is watching the output live: the course's one answer to that question.
+
+    Nobody in batch runs: ``COURSE_BATCH`` (the course's run and test commands set it for the notebooks they
+    execute) or ``CI`` set, a Kaggle batch run ("Save & Run All"), and any other kernel that no front end
+    started (papermill, nbclient). Someone on Colab, in a Kaggle interactive session, in a kernel that
+    Jupyter Server started (JupyterLab and Notebook 7 set ``JPY_SESSION_NAME``), and at a terminal
+    (``stream``, default ``sys.stderr``, is a TTY). ``COURSE_INTERACTIVE=1`` (or ``0``) forces the answer,
+    for a front end the rule does not know.
+
+    What follows from it: progress bars (:mod:`helpers.progress`), Keras' live progress bar in every chapter's
+    ``model.fit`` (:func:`helpers.training.fit_verbosity`), and chapter 01's kernel editor widget.
+    Arguments default to ``os.environ``, ``sys.modules`` and ``sys.stderr``; tests pass their own.
+    """
+    environ = os.environ if environ is None else environ
+    modules = sys.modules if modules is None else modules
+    stream = sys.stderr if stream is None else stream
+    if environ.get("COURSE_INTERACTIVE") in ("0", "1"):
+        return environ["COURSE_INTERACTIVE"] == "1"
+    environment = detect_environment(environ, modules)
+    if environ.get("COURSE_BATCH") or environ.get("CI") or environ.get("KAGGLE_KERNEL_RUN_TYPE") == "Batch":
+        return False
+    if environment == "colab" or environ.get("KAGGLE_KERNEL_RUN_TYPE") == "Interactive":
+        return True
+    return bool(environ.get("JPY_SESSION_NAME")) or bool(getattr(stream, "isatty", lambda: False)())
+
+
+def _list_gpus() -> tuple[str, ...]:
     """Names of the visible GPUs (e.g. ``"Tesla T4"``), empty on a CPU-only machine."""
+    import tensorflow as tf
+
     names = []
     for gpu in tf.config.list_physical_devices("GPU"):
         details = tf.config.experimental.get_device_details(gpu)
@@ -93,13 +143,17 @@ def list_gpus() -> tuple[str, ...]:
 
 
 def device_name(gpus: tuple[str, ...]) -> str:
-    """A short description of the compute device, e.g. ``"2 x Tesla T4"`` or ``"CPU (2 cores)"``."""
+    """A short description of the compute device, e.g. ``"2 x Tesla T4"`` or ``"CPU (2 cores)"``.
+
+    every chapter's set-up prints it (:func:`setup`); the benchmarks record it with their figures.
+    Part of every chapter's set-up.
+    """
     if gpus:
         return f"{len(gpus)} x {gpus[0]}" if len(gpus) > 1 else gpus[0]
     return f"CPU ({os.cpu_count()} cores)"
 
 
-def no_gpu_advice(environment: str, profile: str) -> str | None:
+def _no_gpu_advice(environment: str, profile: str) -> str | None:
     """What to tell a learner who runs a GPU profile without a GPU, or ``None`` if nothing is needed."""
     if profile == "smoke":
         return None
@@ -111,8 +165,10 @@ def no_gpu_advice(environment: str, profile: str) -> str | None:
             "Use PROFILE='smoke' to try the notebook quickly, or run it on Colab or Kaggle.")
 
 
-def compute_capabilities() -> tuple[tuple[int, int], ...]:
+def _compute_capabilities() -> tuple[tuple[int, int], ...]:
     """``(major, minor)`` compute capability of each visible GPU, e.g. ``(7, 5)`` for a T4."""
+    import tensorflow as tf
+
     found = []
     for gpu in tf.config.list_physical_devices("GPU"):
         capability = tf.config.experimental.get_device_details(gpu).get("compute_capability")
@@ -121,7 +177,7 @@ def compute_capabilities() -> tuple[tuple[int, int], ...]:
 
 
 #: Why mixed precision stays off when several devices train together (see :func:`wants_mixed_precision`).
-MULTI_DEVICE_NOTE = ("off with several GPUs: under MirroredStrategy, Keras 3.15's loss scaling let a non-finite "
+_MULTI_DEVICE_NOTE = ("off with several GPUs: under MirroredStrategy, Keras 3.15's loss scaling let a non-finite "
                      "update through in the course's rehearsal (NaN weights in chapter 04)")
 
 
@@ -129,11 +185,12 @@ def wants_mixed_precision(profile: str, capabilities: tuple[tuple[int, int], ...
                           environ: dict[str, str] | None = None, replicas: int = 1) -> bool:
     """Whether to train in ``mixed_float16``: a GPU profile on one GPU with tensor cores (7.0+).
 
-    With several GPUs (``replicas`` > 1) the course trains in float32 (:data:`MULTI_DEVICE_NOTE`): the
+    With several GPUs (``replicas`` > 1) the course trains in float32 (:data:`_MULTI_DEVICE_NOTE`): the
     rehearsal of a two-device run with mixed precision (``COURSE_MIXED_PRECISION=1 COURSE_STRATEGY=cpu:2``)
     ended with NaN weights in chapter 04, while each recipe alone trained normally.
     ``COURSE_MIXED_PRECISION=0`` in the environment turns it off (for a float32 comparison), ``=1`` forces
-    it on anywhere (to rehearse a GPU run's code on a CPU).
+    it on anywhere (to rehearse a GPU run's code on a CPU). Every chapter's set-up asks it; the GPU rehearsal
+    settings of ``tools/run_notebooks.py`` are checked against it.
     """
     environ = os.environ if environ is None else environ
     if environ.get("COURSE_MIXED_PRECISION") == "1":
@@ -143,31 +200,35 @@ def wants_mixed_precision(profile: str, capabilities: tuple[tuple[int, int], ...
     return all(major >= 7 for major, _ in capabilities)
 
 
-def set_precision(mixed: bool) -> str:
+def _set_precision(mixed: bool) -> str:
     """Set Keras' global dtype policy; returns its name (``"mixed_float16"`` or ``"float32"``).
 
     Models built after this call use the policy. Setting ``float32`` explicitly also undoes an earlier
     mixed set-up in the same kernel (re-running the set-up cell with another profile).
     """
+    import keras
+
     name = "mixed_float16" if mixed else "float32"
     keras.mixed_precision.set_global_policy(name)
     return name
 
 
-def xla_rule(gpus: tuple[str, ...]) -> str:
+def _xla_rule(gpus: tuple[str, ...]) -> str:
     """What Keras' default ``jit_compile="auto"`` will do here, in words."""
     if not gpus:
         return "off (CPU)"
     return "auto (Keras compiles each model with XLA unless a layer cannot be, e.g. augmentation)"
 
 
-def use_strategy(devices: list[str] | None, environ: dict[str, str] | None = None) -> tf.distribute.Strategy | None:
+def _use_strategy(devices: list[str] | None, environ: dict[str, str] | None = None) -> tf.distribute.Strategy | None:
     """Make a ``MirroredStrategy`` over ``devices`` the default strategy when there are two or more.
 
     Returns the strategy, or ``None`` (one device, or ``COURSE_STRATEGY=none``), in which case the
     default strategy is left as it was. Must run before the first model is built: Keras attaches a model
     to the strategy that is current when the model is created.
     """
+    import tensorflow as tf
+
     environ = os.environ if environ is None else environ
     if not devices or len(devices) < 2 or environ.get("COURSE_STRATEGY", "").lower() == "none":
         return None
@@ -180,7 +241,7 @@ def use_strategy(devices: list[str] | None, environ: dict[str, str] | None = Non
     return strategy
 
 
-def strategy_devices(gpus: tuple[str, ...], environ: dict[str, str] | None = None) -> list[str]:
+def _strategy_devices(gpus: tuple[str, ...], environ: dict[str, str] | None = None) -> list[str]:
     """The devices to mirror over: every GPU, or ``COURSE_STRATEGY=cpu:N`` logical CPU devices.
 
     ``cpu:N`` splits the CPU into N logical devices (possible only before TensorFlow first runs an op),
@@ -190,6 +251,8 @@ def strategy_devices(gpus: tuple[str, ...], environ: dict[str, str] | None = Non
     spec = environ.get("COURSE_STRATEGY", "").lower()
     if not spec.startswith("cpu:"):
         return [f"/gpu:{i}" for i in range(len(gpus))]
+    import tensorflow as tf
+
     count = int(spec.removeprefix("cpu:"))
     cpu = tf.config.list_physical_devices("CPU")[0]
     try:  # (listing the logical devices would fix them, so try first)
@@ -205,14 +268,18 @@ def set_seed(seed: int, deterministic: bool = True) -> None:
     """Seed Python, NumPy and TensorFlow; with ``deterministic``, make TensorFlow ops reproducible.
 
     Op determinism makes two CPU runs give identical losses. On a GPU some ops get slower and a
-    few have no deterministic kernel, so GPU profiles switch it off.
+    few have no deterministic kernel, so GPU profiles switch it off. Every chapter's set-up calls it
+    (:func:`setup`); ``tools/rehearse.py`` seeds its generated data with it.
     """
+    import keras
+    import tensorflow as tf
+
     keras.utils.set_random_seed(seed)
     if deterministic:
         tf.config.experimental.enable_op_determinism()
 
 
-def enable_inline_figures() -> bool:
+def _enable_inline_figures() -> bool:
     """In a Jupyter kernel, show returned matplotlib figures as images; returns True if it did.
 
     The course's plotting functions build figures without pyplot (so each is shown exactly once);
@@ -229,7 +296,7 @@ def enable_inline_figures() -> bool:
     return True
 
 
-def quiet_dataset_shuffle_warning() -> None:
+def _quiet_dataset_shuffle_warning() -> None:
     """Hide Keras' "``shuffle=True`` was passed, but will be ignored" warning for ``tf.data`` datasets.
 
     ``model.fit`` defaults to ``shuffle=True`` and Keras 3 warns whenever it gets a ``tf.data.Dataset``,
@@ -241,7 +308,12 @@ def quiet_dataset_shuffle_warning() -> None:
 
 
 def setup(profile: str, seed: int = 42, *, verbose: bool = True) -> Runtime:
-    """Check the profile, seed everything, describe the machine; returns a :class:`Runtime`.
+    """Check the profile, seed everything, describe the machine; returns a :class:`Runtime`. Every chapter calls it.
+
+    First it sets :data:`QUIET_TENSORFLOW` in the environment where a variable is not set yet; TensorFlow reads
+    them once, when it is imported, so for the notebooks the set-up cell's first lines have already set them
+    (before ``from helpers import ...`` imports TensorFlow), and here they serve a kernel that skipped those lines
+    and the processes a chapter starts (``export.predict_in_subprocess``).
 
     Determinism is on for the ``smoke`` profile, whenever no GPU is present, and when the
     environment sets ``COURSE_DETERMINISTIC=1`` (the GPU workflow does, so that nbval's re-run of a
@@ -249,30 +321,36 @@ def setup(profile: str, seed: int = 42, *, verbose: bool = True) -> Runtime:
 
     It also starts the run log of trained models (``results.trained_models``), which the results cell
     writes out with what each model actually ran under.
+    Part of every chapter's set-up.
     """
+    for name, value in QUIET_TENSORFLOW.items():
+        os.environ.setdefault(name, value)
     if profile not in PROFILES:
         raise ValueError(f"PROFILE must be one of {', '.join(PROFILES)}; got {profile!r}.")
+    import keras
+    import tensorflow as tf
+
     results.clear_trained()  # the run log of trained models starts here (running the notebook again restarts it)
-    quiet_dataset_shuffle_warning()
+    _quiet_dataset_shuffle_warning()
     environment = detect_environment()
-    gpus = list_gpus()
+    gpus = _list_gpus()
     deterministic = profile == "smoke" or not gpus or os.environ.get("COURSE_DETERMINISTIC") == "1"
-    devices = strategy_devices(gpus)  # first: splitting the CPU must precede TensorFlow's first operation
+    devices = _strategy_devices(gpus)  # first: splitting the CPU must precede TensorFlow's first operation
     set_seed(seed, deterministic)
-    enable_inline_figures()
-    strategy = use_strategy(devices)
+    _enable_inline_figures()
+    strategy = _use_strategy(devices)
     replicas = strategy.num_replicas_in_sync if strategy else 1
-    precision = set_precision(wants_mixed_precision(profile, compute_capabilities(), replicas=replicas))
+    precision = _set_precision(wants_mixed_precision(profile, _compute_capabilities(), replicas=replicas))
     kind = "GPUs" if devices and devices[0].startswith("/gpu") else "CPU devices"
     strategy_name = f"MirroredStrategy over {replicas} {kind}" if strategy else "default (one device)"
     rt = Runtime(environment, profile, seed, device_name(gpus), gpus, tf.__version__, keras.__version__,
-                 platform.python_version(), deterministic, precision, xla_rule(gpus), strategy_name, replicas)
+                 platform.python_version(), deterministic, precision, _xla_rule(gpus), strategy_name, replicas)
     if verbose:
-        print(describe(rt))
+        print(_describe(rt))
     return rt
 
 
-def describe(rt: Runtime) -> str:
+def _describe(rt: Runtime) -> str:
     """The set-up block a notebook prints."""
     lines = [
         f"Environment : {rt.environment}",
@@ -281,12 +359,12 @@ def describe(rt: Runtime) -> str:
         f"Device      : {rt.device}",
         f"Precision   : {rt.precision}" + (" (float16 maths on tensor cores, float32 outputs)"
                                            if rt.precision == "mixed_float16" else
-                                           f" (mixed precision {MULTI_DEVICE_NOTE})" if rt.replicas > 1 else ""),
+                                           f" (mixed precision {_MULTI_DEVICE_NOTE})" if rt.replicas > 1 else ""),
         f"XLA         : {rt.xla}",
     ]
     if rt.replicas > 1:
         lines.append(f"Strategy    : {rt.strategy}: each batch is split between them")
-    advice = None if rt.gpus else no_gpu_advice(rt.environment, rt.profile)
+    advice = None if rt.gpus else _no_gpu_advice(rt.environment, rt.profile)
     if advice:
         lines.append(f"Note        : {advice}")
     return "\n".join(lines)

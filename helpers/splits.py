@@ -24,6 +24,8 @@ def grouped_split(labels: Sequence[int], groups: Sequence[Hashable], fraction: f
                   seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices ``(keep, held_out)`` that hold out whole groups, about ``fraction`` of each class.
 
+    Used in chapters 07 and 08.
+
     For every class, its groups are shuffled (with ``seed``) and held out one after the other until the
     held-out images reach ``fraction`` of the class: at least one group, never all of them. A class with a
     single group therefore stays entirely on the ``keep`` side (it cannot be validated without leaking);

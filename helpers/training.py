@@ -18,14 +18,17 @@ import keras
 import numpy as np
 
 from . import results
+from .runtime import someone_watching
 
 
 def fit_verbosity() -> int:
-    """Keras ``verbose`` for ``fit``: a live progress bar when a person watches, one line per epoch in batch runs.
+    """Keras ``verbose`` for ``fit``: a live progress bar when a person watches, one line per epoch otherwise.
 
-    The course's run command and CI set ``COURSE_BATCH=1`` for the notebooks they execute.
+    Who watches is :func:`helpers.runtime.someone_watching`'s answer (nobody in the course's batch runs and CI).
+    Every chapter's ``model.fit(..., verbose=training.fit_verbosity())`` uses it.
+    Used in chapters 00 and 02-09, wherever a model trains.
     """
-    return 2 if os.environ.get("COURSE_BATCH") or os.environ.get("CI") else 1
+    return 1 if someone_watching() else 2
 
 
 def standard_callbacks(
@@ -35,6 +38,7 @@ def standard_callbacks(
 
     Restoring the best weights matters: without it the model you evaluate is the one from the last
     epoch, which is usually already over-fitting.
+    Used in chapters 02-04 and 06-09.
     """
     callbacks: list[keras.callbacks.Callback] = [
         keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True, verbose=1)
@@ -54,6 +58,7 @@ def trained_as(model: keras.Model) -> dict:
     ``strategy`` and ``replicas`` the ``tf.distribute`` strategy it runs under, and ``weight_copies`` how
     many devices hold each of its weights (one per replica when it was built under the strategy; one when
     it was built before a strategy was set, or after it was dropped).
+    The :class:`Timer` of every training chapter records it; ``tools/check_recipes.py`` checks the recipes with it.
     """
     strategy = model.distribute_strategy
     name = type(strategy).__name__
@@ -104,14 +109,14 @@ def resumable(backup: str | os.PathLike | None,
 
     ``keras.callbacks.BackupAndRestore`` writes a checkpoint to the folder ``backup`` after every epoch
     (weights, optimizer, epoch) and, when the same ``fit`` runs again, continues from the last finished
-    epoch; :class:`ResumeState` adds what it forgets: the state of the ``callbacks`` given (early stopping's
+    epoch; :class:`_ResumeState` adds what it forgets: the state of the ``callbacks`` given (early stopping's
     best weights and patience, ReduceLROnPlateau's counters) and the history so far. A resumed run therefore
     ends exactly as an uninterrupted one. Put these after the callbacks they watch (and before a
     :class:`Timer`); the folder is removed when training finishes. Chapter 02 explains resuming.
     """
     if backup is None:
         return []
-    return [ResumeState(backup, callbacks),
+    return [_ResumeState(backup, callbacks),
             keras.callbacks.BackupAndRestore(backup_dir=str(backup), delete_checkpoint=True)]
 
 
@@ -119,11 +124,12 @@ def backup_dir(results_dir: str | os.PathLike, run: str, profile: str) -> str | 
     """Where a ``quick``/``full`` run keeps its resume checkpoints (``None`` for ``smoke``, which is seconds long).
 
     On Colab, point ``RESULTS_DIR`` at Google Drive to survive a disconnect.
+    Used in chapters 00, 02-05 and 07-09, with :func:`resumable`.
     """
     return None if profile == "smoke" else os.path.join(results_dir, "checkpoints", run)
 
 
-class ResumeState(keras.callbacks.Callback):
+class _ResumeState(keras.callbacks.Callback):
     """Makes the callbacks of a resumed run carry on where the interrupted run left them.
 
     ``keras.callbacks.BackupAndRestore`` restores the model, the optimizer and the epoch, but every other

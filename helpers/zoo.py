@@ -1,17 +1,17 @@
-"""A model zoo: many frozen ``keras.applications`` backbones, one recipe, a fair comparison.
+"""A model zoo: many frozen ``keras.applications`` backbones, one recipe, a fair comparison (chapter 06).
 
-Every backbone goes through the same steps:
+Every backbone goes through the steps chapter 05 taught, with :mod:`helpers.features`:
 
-1. :func:`feature_extractor`: the backbone at its input size, with its own family's preprocessing
+1. :func:`backbone_extractor`: the backbone at its input size, with its own family's preprocessing
    inside (from :data:`helpers.models.BACKBONES`; or, for the Intel article's recipe, a plain division
    by 255), frozen with ``trainable = False`` (which also keeps its BatchNormalization layers in
    inference mode), followed by global average pooling. It takes images as float32 in [0, 255], like
    every model in the course.
-2. :func:`extract_features`: one pass over each split, keeping the pooled feature vectors in memory
-   (timed, so we know the backbone's throughput in images per second).
-3. :func:`new_head`: the same small head for every backbone, trained on the cached features: the
-   course's :func:`feature_head` (standardise the features with statistics of the training split,
-   dropout, one softmax layer) or, for the article recipe, :func:`dense_head` (one softmax layer).
+2. :func:`helpers.features.extract_features` over :func:`extraction_splits`: one pass over each split,
+   keeping the pooled feature vectors in memory (timed, so we know the backbone's throughput).
+3. :func:`helpers.features.head_model`: the same small head for every backbone, trained on the cached
+   features: the course's (standardise the features with statistics of the training split, dropout, one
+   softmax layer) or, for the article recipe, one softmax layer.
 4. :func:`make_row`: one comparable row per backbone (size, parameters, speed, accuracy, and the dtype
    policy it actually ran under).
 
@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import gc
 import math
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -45,47 +44,46 @@ from helpers import articles, evaluation, features, models, pipeline, training
 
 _ARTICLE = articles.get("intel_zoo").recipe
 #: The 13 backbones the Intel article lists, in its order (from :mod:`helpers.articles`).
-ARTICLE_BACKBONES: tuple[str, ...] = tuple(_ARTICLE["backbones_listed"])
-#: Listed by the article but not trained: NASNetLarge (it expects 331x331 inputs, the article says).
-ARTICLE_NOT_TRAINED: tuple[str, ...] = tuple(_ARTICLE["backbones_not_trained"])
-#: The 12 backbones the article trained; its per-model results are an image, only ResNet101V2's are in its text.
-ARTICLE_TRAINED: tuple[str, ...] = tuple(b for b in ARTICLE_BACKBONES if b not in ARTICLE_NOT_TRAINED)
-#: The course registry's backbones the article does not list (ResNet50, NASNetMobile, EfficientNetB0, ...).
-ADDED_BACKBONES: tuple[str, ...] = tuple(b for b in models.BACKBONES if b not in ARTICLE_BACKBONES)
+_ARTICLE_BACKBONES: tuple[str, ...] = tuple(_ARTICLE["backbones_listed"])
+#: The 12 backbones the article trained (not NASNetLarge: it expects 331x331 inputs, the article says); its
+#: per-model results are an image, only ResNet101V2's are in its text.
+_ARTICLE_TRAINED: tuple[str, ...] = tuple(b for b in _ARTICLE_BACKBONES if b not in _ARTICLE["backbones_not_trained"])
 
 SPLITS = ("train", "val", "test")
 #: How images reach a backbone: ``"family"`` (its own ``preprocess_input``, the course) or ``"divide_255"``
 #: (images divided by 255 into [0, 1] for every backbone, as the Intel article prepared its arrays).
-PREPROCESSING = ("family", "divide_255")
-#: The heads :func:`new_head` builds: ``"course"`` (:func:`feature_head`) or ``"dense"`` (:func:`dense_head`).
-HEADS = ("course", "dense")
+_PREPROCESSING = ("family", "divide_255")
+#: The heads :func:`run_backbone` gives: ``"course"`` (standardised features, dropout, softmax) or ``"dense"``
+#: (one softmax layer); both are :func:`helpers.features.head_model`.
+_HEADS = ("course", "dense")
 
 
 def input_size(name: str, override: int | None = None) -> int:
-    """The side in pixels a backbone receives: ``override`` when given, else its native size."""
+    """The side in pixels a backbone receives: ``override`` when given, else its native size (chapter 06)."""
     return int(override) if override else models.backbone(name).size
 
 
-def feature_extractor(name: str, *, image_size: int | None = None, weights: Any = "imagenet",
-                      preprocess: str = "family") -> keras.Model:
+def backbone_extractor(name: str, *, image_size: int | None = None, weights: Any = "imagenet",
+                       preprocess: str = "family") -> keras.Model:
     """Frozen backbone ``name`` with its preprocessing and global average pooling; outputs one vector per image.
 
-    With ``preprocess="family"`` it is :func:`helpers.models.transfer_model` cut at its pooling layer, so
-    preprocessing and freezing are exactly those of the transfer models in the other chapters. With
-    ``"divide_255"`` a ``Rescaling(1/255)`` layer (named ``preprocess``) replaces the family's
-    preprocessing: the Intel article's inputs, in [0, 1] whatever the backbone expects.
+    With ``preprocess="family"`` it is :func:`helpers.features.feature_extractor` of
+    :func:`helpers.models.transfer_model`, the extractor chapter 05 writes out, so preprocessing and
+    freezing are exactly those of the transfer models in the other chapters. With ``"divide_255"`` a
+    ``Rescaling(1/255)`` layer (named ``preprocess``) replaces the family's preprocessing: the Intel
+    article's inputs, in [0, 1] whatever the backbone expects. Chapter 06 builds every backbone with it.
 
     Args:
         name: A key of :data:`helpers.models.BACKBONES`.
         image_size: Input side in pixels; ``None`` for the backbone's native size.
         weights: ``"imagenet"``, ``None`` (random weights, offline) or a weights file.
-        preprocess: One of :data:`PREPROCESSING`.
+        preprocess: ``"family"`` or ``"divide_255"``.
     """
     if preprocess == "family":
         model, _ = models.transfer_model(name, 2, image_size=image_size, weights=weights)
-        return keras.Model(model.inputs, model.get_layer("pool").output, name=f"{name}_features")
+        return features.feature_extractor(model)
     if preprocess != "divide_255":
-        raise ValueError(f"preprocess must be one of {', '.join(PREPROCESSING)}, not {preprocess!r}.")
+        raise ValueError(f"preprocess must be one of {', '.join(_PREPROCESSING)}, not {preprocess!r}.")
     spec = models.backbone(name)
     size = input_size(name, image_size)
     inputs = keras.Input(shape=(size, size, 3), name="image")
@@ -98,54 +96,11 @@ def feature_extractor(name: str, *, image_size: int | None = None, weights: Any 
 
 
 def preprocess_mode(name: str, preprocess: str = "family") -> str:
-    """What a backbone's inputs go through: its family's mode (``"tf"``, ``"caffe"``, ...) or ``"divide_255"``."""
-    return models.backbone(name).preprocess if preprocess == "family" else preprocess
+    """What a backbone's inputs go through: its family's mode (``"tf"``, ``"caffe"``, ...) or ``"divide_255"``.
 
-
-@dataclass
-class Features:
-    """Pooled features of each split, their labels, and how long extracting them took.
-
-    Attributes:
-        x: ``{split: array (n, feature_dim)}``.
-        y: ``{split: int array (n,)}``, aligned with ``x``.
-        seconds: ``{split: wall seconds}`` of the pass over that split (decoding, resizing and the
-            backbone; the first batches also pay for tracing the graph).
-        image_size: Input side of the model that made the features.
-        params: Parameters of that model (the backbone's; preprocessing and pooling have none).
+    Chapter 06 prints it for every backbone of its zoo.
     """
-
-    x: dict[str, np.ndarray]
-    y: dict[str, np.ndarray]
-    seconds: dict[str, float] = field(default_factory=dict)
-    image_size: int = 0
-    params: int = 0
-
-    @property
-    def dim(self) -> int:
-        """Length of one feature vector."""
-        return int(next(iter(self.x.values())).shape[1])
-
-    @property
-    def images(self) -> int:
-        """Images in all splits together."""
-        return sum(len(v) for v in self.y.values())
-
-    @property
-    def total_seconds(self) -> float:
-        return float(sum(self.seconds.values()))
-
-    @property
-    def images_per_second(self) -> float:
-        """Throughput of the whole extraction (input pipeline plus backbone)."""
-        return self.images / self.total_seconds if self.total_seconds > 0 else math.nan
-
-    def dataset(self, split: str, batch_size: int, *, shuffle: bool = False, seed: int = 0) -> tf.data.Dataset:
-        """A batched ``(features, labels)`` dataset of one split, reshuffled every epoch when ``shuffle``."""
-        ds = tf.data.Dataset.from_tensor_slices((self.x[split], self.y[split]))
-        if shuffle:
-            ds = ds.shuffle(len(self.y[split]), seed=seed, reshuffle_each_iteration=True)
-        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return models.backbone(name).preprocess if preprocess == "family" else preprocess
 
 
 def extraction_splits(data: Any, image_size: int, batch_size: int,
@@ -153,7 +108,8 @@ def extraction_splits(data: Any, image_size: int, batch_size: int,
     """Each split of a :class:`helpers.datasets.Loaded` at ``image_size``, in file order, for one pass.
 
     Not shuffled (every backbone sees the images in the same order, and row ``i`` of the features
-    belongs to ``data.files[split][i]``) and not cached (each backbone reads the images once).
+    belongs to ``data.files[split][i]``) and not cached (each backbone reads the images once). Chapter 06
+    extracts its features from them.
     """
     return {
         split: pipeline.make_dataset(data.files[split], data.labels[split], image_size=(image_size, image_size),
@@ -162,90 +118,22 @@ def extraction_splits(data: Any, image_size: int, batch_size: int,
     }
 
 
-def extract_features(extractor: keras.Model, splits: Mapping[str, tf.data.Dataset]) -> Features:
-    """Run ``extractor`` once over each split and keep the features with their labels.
+def _new_head(kind: str, train_features: np.ndarray, num_classes: int, *, dropout: float = 0.2) -> keras.Model:
+    """The head of one of :data:`_HEADS` for features like ``train_features``, compiled later.
 
-    Each batch is predicted as it is read, so labels stay aligned with features whatever the order.
-    The model runs as one compiled graph that accepts any batch size (traced once).
-
-    Args:
-        extractor: A model from :func:`feature_extractor` (any model that maps images to vectors).
-        splits: ``{split: dataset}`` of batched ``(images, labels)``, e.g. from :func:`extraction_splits`.
+    ``"course"``: standardised features (statistics of the training split), dropout, softmax. ``"dense"``:
+    one softmax layer on the pooled features, nothing else: the classification top most ``keras.applications``
+    models have with ``include_top=True``; the Intel article says only the top layer(s) were trained.
     """
-    step = features.forward_step(extractor)
-    x: dict[str, np.ndarray] = {}
-    y: dict[str, np.ndarray] = {}
-    seconds: dict[str, float] = {}
-    for split, ds in splits.items():
-        start = time.perf_counter()
-        try:
-            x[split], y[split] = features.extract_features(extractor, ds, step=step)
-        except ValueError:
-            raise ValueError(f"The {split!r} split is empty.") from None
-        seconds[split] = time.perf_counter() - start
-    return Features(x, y, seconds, image_size=int(extractor.input_shape[1]),
-                    params=int(models.count_params(extractor)["total"]))
-
-
-def feature_head(train_features: np.ndarray, num_classes: int, *, dropout: float = 0.2,
-                 name: str = "head") -> keras.Model:
-    """The head every backbone gets: centre and scale the features, dropout, softmax; not compiled.
-
-    The ``Normalization`` layer subtracts each feature's mean and divides all features by one number,
-    their typical spread, both measured on the *training* features only. One learning rate then
-    suits every backbone, although their feature scales differ by orders of magnitude. One common
-    scale (rather than one per feature) keeps features that hardly vary in the training images from
-    being blown up into huge values. The layer has no trainable weights: the head is a linear
-    classifier (multinomial logistic regression) on the scaled features.
-    """
-    x = np.asarray(train_features, dtype=np.float64)
-    mean = x.mean(axis=0)
-    spread = float(((x - mean) ** 2).mean())  # the variance of all centred features together
-    norm = layers.Normalization(mean=mean.astype(np.float32), variance=np.full_like(mean, spread, dtype=np.float32),
-                                name="centre_scale")
-    return keras.Sequential([
-        keras.Input(shape=(x.shape[1],), name="features"),
-        norm,
-        layers.Dropout(dropout, name="head_dropout"),
-        layers.Dense(num_classes, activation="softmax", dtype="float32", name="predictions"),
-    ], name=name)
-
-
-def dense_head(feature_dim: int, num_classes: int, *, name: str = "head") -> keras.Model:
-    """One softmax layer on the pooled features, nothing else; not compiled.
-
-    With global average pooling in the extractor this is the classification top that most
-    ``keras.applications`` models have when ``include_top=True``. The chapter's article recipe uses it:
-    the Intel article says only the top layer(s) were trained and does not show its head.
-    """
-    return keras.Sequential([
-        keras.Input(shape=(feature_dim,), name="features"),
-        layers.Dense(num_classes, activation="softmax", dtype="float32", name="predictions"),
-    ], name=name)
-
-
-def new_head(kind: str, train_features: np.ndarray, num_classes: int, *, dropout: float = 0.2) -> keras.Model:
-    """The head of one of :data:`HEADS` for features like ``train_features``; not compiled."""
+    dim = int(np.shape(train_features)[1])
     if kind == "course":
-        return feature_head(train_features, num_classes, dropout=dropout)
+        return features.head_model(dim, num_classes, dropout=dropout, standardize=train_features)
     if kind == "dense":
-        return dense_head(int(np.shape(train_features)[1]), num_classes)
-    raise ValueError(f"head must be one of {', '.join(HEADS)}, not {kind!r}.")
+        return features.head_model(dim, num_classes, dropout=None)
+    raise ValueError(f"head must be one of {', '.join(_HEADS)}, not {kind!r}.")
 
 
-def compile_head(head: keras.Model, learning_rate: float) -> keras.Model:
-    """Compile ``head`` with Adam and sparse categorical cross-entropy (the same for every backbone)."""
-    head.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-                 loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return head
-
-
-def full_model(extractor: keras.Model, head: keras.Model, name: str | None = None) -> keras.Model:
-    """Backbone and trained head in one model that takes [0, 255] images: what you would deploy."""
-    return features.attach_head(extractor, head, name=name or extractor.name.replace("_features", "_classifier"))
-
-
-def current_dtype_policy() -> str:
+def _dtype_policy() -> str:
     """The name of Keras' global dtype policy now (``"float32"``, or ``"mixed_float16"`` on a GPU)."""
     return keras.mixed_precision.global_policy().name
 
@@ -253,7 +141,8 @@ def current_dtype_policy() -> str:
 def free_memory() -> None:
     """Drop Keras' global state and collect garbage, so the next backbone starts with free memory.
 
-    Delete your own references to the old model (``del extractor``) before calling it.
+    Delete your own references to the old model (``del extractor``) before calling it. Chapter 06 calls
+    it after each backbone (and :func:`run_backbone` does).
 
     ``keras.backend.clear_session()`` also resets Keras' global dtype policy to ``float32`` and forgets
     the default ``tf.distribute`` strategy, both of which :func:`helpers.runtime.setup` may have set
@@ -271,7 +160,10 @@ def free_memory() -> None:
 
 @dataclass
 class ZooRow:
-    """One backbone's line in the comparison."""
+    """One backbone's line in the comparison.
+
+    Used in chapter 06.
+    """
 
     backbone: str
     in_article: bool
@@ -297,7 +189,7 @@ class ZooRow:
     @property
     def article_trained(self) -> bool:
         """True for the 12 backbones the article trained (not NASNetLarge, not the course's additions)."""
-        return self.backbone in ARTICLE_TRAINED
+        return self.backbone in _ARTICLE_TRAINED
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready values (times rounded; the test probabilities left out)."""
@@ -324,7 +216,7 @@ class ZooRow:
         return self.extract_seconds + epochs * self.head_seconds_per_epoch
 
 
-def make_row(name: str, features: Features, history: keras.callbacks.History, metrics: Mapping[str, float], *,
+def make_row(name: str, feats: features.Features, history: keras.callbacks.History, metrics: Mapping[str, float], *,
              seconds: float, preprocess: str = "family", restored: bool = True, dtype_policy: str | None = None,
              test_probabilities: np.ndarray | None = None) -> ZooRow:
     """Summarise one backbone: size, parameters, speed, validation and test results.
@@ -342,23 +234,23 @@ def make_row(name: str, features: Features, history: keras.callbacks.History, me
     kept = int(np.argmin(logs["val_loss"])) if restored else epochs - 1
     return ZooRow(
         backbone=name,
-        in_article=name in ARTICLE_BACKBONES,
-        image_size=features.image_size,
+        in_article=name in _ARTICLE_BACKBONES,
+        image_size=feats.image_size,
         preprocess=preprocess_mode(name, preprocess),
-        params=features.params,
-        feature_dim=features.dim,
-        images=features.images,
-        extract_seconds=features.total_seconds,
-        images_per_second=features.images_per_second,
-        train_images=len(features.y["train"]),
-        val_images=len(features.y["val"]),
+        params=feats.params,
+        feature_dim=feats.dim,
+        images=feats.images,
+        extract_seconds=feats.total_seconds,
+        images_per_second=feats.images_per_second,
+        train_images=len(feats.y["train"]),
+        val_images=len(feats.y["val"]),
         head_epochs=epochs,
         head_seconds_per_epoch=seconds / max(epochs, 1),
         val_accuracy=round(float(logs["val_accuracy"][kept]), 4),
         val_loss=round(float(logs["val_loss"][kept]), 4),
         test_accuracy=float(metrics["accuracy"]),
         metrics=dict(metrics),
-        dtype_policy=dtype_policy or current_dtype_policy(),
+        dtype_policy=dtype_policy or _dtype_policy(),
         test_probabilities=None if test_probabilities is None else np.asarray(test_probabilities),
     )
 
@@ -382,9 +274,9 @@ def run_backbone(
 ) -> ZooRow:
     """The whole recipe for one backbone; returns its :class:`ZooRow` and frees the backbone.
 
-    Chapter 06 writes these steps out in Keras for the first backbone of its zoo (seed, extractor,
-    ``predict`` per split, head, ``fit`` with a :class:`~helpers.training.Timer`, evaluation), checks that
-    this function gives the same row for it, then calls it for every other backbone.
+    Chapter 06 writes these steps out for the first backbone of its zoo (seed, extractor,
+    :func:`helpers.features.extract_features`, head, ``fit`` with a :class:`~helpers.training.Timer`,
+    evaluation), checks that this function gives the same row for it, then calls it for every other backbone.
 
     Args:
         name: A key of :data:`helpers.models.BACKBONES`.
@@ -396,41 +288,46 @@ def run_backbone(
         epochs, learning_rate, patience, dropout: The head's training budget, the same
             for every backbone. Early stopping watches the validation loss (Keras' default monitor).
         restore_best_weights: Whether early stopping restores the best epoch's weights (the course: yes).
-        preprocess: One of :data:`PREPROCESSING` (see :func:`feature_extractor`).
-        head: One of :data:`HEADS` (see :func:`new_head`); ``dropout`` only applies to ``"course"``.
+        preprocess: ``"family"`` or ``"divide_255"`` (see :func:`backbone_extractor`).
+        head: ``"course"`` (standardised features, dropout, softmax) or ``"dense"`` (one softmax layer), both
+            :func:`helpers.features.head_model`; ``dropout`` only applies to ``"course"``.
         seed: Seeds weight initialisation and shuffling, so each backbone starts alike whatever its
             position in the list.
         verbose: Keras ``verbose`` for the head's ``fit`` (0: silent).
     """
     keras.utils.set_random_seed(seed)
     size = input_size(name, image_size)
-    backbone_policy = current_dtype_policy()
-    extractor = feature_extractor(name, image_size=size, weights=weights, preprocess=preprocess)
-    features = extract_features(extractor, extraction_splits(data, size, batch_size))
+    backbone_policy = _dtype_policy()
+    extractor = backbone_extractor(name, image_size=size, weights=weights, preprocess=preprocess)
+    feats = features.extract_features(extractor, extraction_splits(data, size, batch_size))
     del extractor  # the features are all we need from the backbone: release it before training the head
     free_memory()
-    model = compile_head(new_head(head, features.x["train"], len(data.class_names), dropout=dropout), learning_rate)
-    head_policy = current_dtype_policy()  # read at train time: free_memory must not have changed it
+    model = _new_head(head, feats.x["train"], len(data.class_names), dropout=dropout)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    head_policy = _dtype_policy()  # read at train time: free_memory must not have changed it
     timer = training.Timer()
     history = model.fit(
-        features.dataset("train", batch_size, shuffle=True, seed=seed),
-        validation_data=features.dataset("val", batch_size), epochs=epochs, verbose=verbose, shuffle=False,
+        feats.dataset("train", batch_size, shuffle=True, seed=seed),
+        validation_data=feats.dataset("val", batch_size), epochs=epochs, verbose=verbose, shuffle=False,
         callbacks=[keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=restore_best_weights),
                    timer],
     )
     # A direct call (no compiled predict function to trace): the head is one small layer.
-    y_prob = keras.ops.convert_to_numpy(model(features.x["test"], training=False))
-    metrics = evaluation.classification_metrics(features.y["test"], y_prob)
+    y_prob = keras.ops.convert_to_numpy(model(feats.x["test"], training=False))
+    metrics = evaluation.classification_metrics(feats.y["test"], y_prob)
     policy = backbone_policy if backbone_policy == head_policy else f"backbone {backbone_policy}, head {head_policy}"
-    row = make_row(name, features, history, metrics, seconds=timer.seconds, preprocess=preprocess,
+    row = make_row(name, feats, history, metrics, seconds=timer.seconds, preprocess=preprocess,
                    restored=restore_best_weights, dtype_policy=policy, test_probabilities=y_prob)
-    del model, features
+    del model, feats
     free_memory()
     return row
 
 
 def best_row(rows: Sequence[ZooRow]) -> ZooRow:
     """The winner chosen on the *validation* split: highest accuracy, then lowest loss.
+
+    Used in chapter 06.
 
     The test split is only used to report the winner's accuracy, never to choose it.
     """
@@ -440,14 +337,19 @@ def best_row(rows: Sequence[ZooRow]) -> ZooRow:
 
 
 def article_status(name: str) -> str:
-    """``"trained"`` (one of the article's 12), ``"listed, not trained"`` (NASNetLarge) or ``"no (course)"``."""
-    if name in ARTICLE_TRAINED:
+    """``"trained"`` (one of the article's 12), ``"listed, not trained"`` (NASNetLarge) or ``"no (course)"``.
+
+    Used in chapter 06.
+    """
+    if name in _ARTICLE_TRAINED:
         return "trained"
-    return "listed, not trained" if name in ARTICLE_BACKBONES else "no (course)"
+    return "listed, not trained" if name in _ARTICLE_BACKBONES else "no (course)"
 
 
 def zoo_table(rows: Sequence[ZooRow]) -> pd.DataFrame:
     """The comparison as a table, best validation accuracy first (the order a choice may be made in).
+
+    Used in chapter 06.
 
     The test accuracy of every backbone is shown too; choosing among them by it would repeat the
     article's mistake (its winner was named by test accuracy): choose by validation accuracy.
@@ -476,6 +378,8 @@ def zoo_table(rows: Sequence[ZooRow]) -> pd.DataFrame:
 def accuracy_standard_error(accuracy: float, n: int) -> float:
     """Binomial standard error of an accuracy measured on ``n`` test images.
 
+    Used in chapter 06.
+
     Two accuracies closer than about two standard errors are not clearly different.
     """
     if n <= 0:
@@ -486,6 +390,8 @@ def accuracy_standard_error(accuracy: float, n: int) -> float:
 def plot_zoo(rows: Sequence[ZooRow], *, metric: str = "val_accuracy", reference: float | None = None,
              reference_label: str = "article", title: str | None = None) -> Figure:
     """Accuracy against model size and against time per image, one labelled point per backbone.
+
+    Used in chapter 06.
 
     Left: accuracy against backbone parameters (millions, log scale). Right: accuracy against
     milliseconds per image during feature extraction (log scale). Up and to the left is better in

@@ -67,11 +67,11 @@ print(f"{answer_6} of the test set's {len(test_series_set)} series also have fra
 # ```python
 # model.load_weights("phase1.weights.h5")
 # cut = finetune.unfreeze_top(base, from_layer_name="mixed5", model=model)   # or "mixed9"
-# model.compile(optimizer=keras.optimizers.SGD(learning_rate=TUNE_LR, momentum=0.9),
+# model.compile(optimizer=keras.optimizers.SGD(learning_rate=CFG["finetune_lr"], momentum=0.9),
 #               loss="sparse_categorical_crossentropy", metrics=["accuracy", top5()])
 # variant_callbacks = training.standard_callbacks(patience=CFG["patience"])
 # timer = training.Timer()
-# variant = model.fit(data.train, validation_data=data.val, initial_epoch=start, epochs=start + tune_epochs,
+# variant = model.fit(data.train, validation_data=data.val, initial_epoch=start, epochs=start + CFG["finetune_epochs"],
 #                     callbacks=[*variant_callbacks, timer], verbose=training.fit_verbosity())
 # plotting.plot_history([history1, variant], metrics=("loss", "accuracy"))
 # ```
@@ -126,10 +126,10 @@ print(f"{answer_6} of the test set's {len(test_series_set)} series also have fra
 #     x = keras.layers.Dense(512, activation="relu")(keras.layers.GlobalAveragePooling2D()(x))
 #     trial = keras.Model(inputs, keras.layers.Dense(data.num_classes, activation="softmax")(x))
 #     trial = pipeline.resize_in_model(trial, CACHED)  # data.train delivers CACHED-size images, as for `model`
-#     trial.compile(optimizer=keras.optimizers.SGD(learning_rate=TUNE_LR, momentum=MOMENTUM), loss=LOSS,
+#     trial.compile(optimizer=keras.optimizers.SGD(learning_rate=CFG["finetune_lr"], momentum=MOMENTUM), loss=LOSS,
 #                   metrics=["accuracy"])
 #     timer = training.Timer()
-#     trial_history = trial.fit(data.train, validation_data=data.val, epochs=tune_epochs, callbacks=[timer],
+#     trial_history = trial.fit(data.train, validation_data=data.val, epochs=CFG["finetune_epochs"], callbacks=[timer],
 #                               verbose=training.fit_verbosity())
 #     print(name, [round(v, 4) for v in trial_history.history["val_accuracy"]], f"{timer.seconds:.0f} s")
 # ```

@@ -35,7 +35,7 @@ def test_notebook_checks_and_keys_match(path):
     """Every notebook grades with its own ``checker`` and has exactly one key per check cell, none orphaned."""
     chapter, checked = _checks(path)
     assert chapter == path.stem[:2], "the self-checks must grade with checker(\"NN\") and this chapter's keys"
-    assert checked == answer_keys.exercises(chapter)
+    assert checked == answer_keys._exercises(chapter)
 
 
 def test_a_design_exercise_key_accepts_every_right_kernel_and_no_wrong_one():

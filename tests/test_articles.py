@@ -13,7 +13,7 @@ KEYS = ("intel_scratch", "intel_augmentation", "intel_zoo", "odonata", "food5k",
 def test_get_returns_every_contract_field(key: str) -> None:
     article = articles.get(key)
     assert article.key == key
-    missing = [name for name in articles.RECIPE_FIELDS if name not in article.recipe]
+    missing = [name for name in articles._RECIPE_FIELDS if name not in article.recipe]
     assert not missing, f"{key} lacks recipe fields {missing}"
 
 

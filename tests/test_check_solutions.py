@@ -276,7 +276,7 @@ def test_nbval_passes_the_solved_copy_and_fails_a_wrong_solution(tmp_path):
     def write(solution: str) -> Path:
         nb = executed({"1": [stream("Exercise 1: not answered yet. Hint: Think.\n")]})
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-        nb.cells[0].source = "from helpers.exercises import check as _check\n" \
+        nb.cells[0].source = "from helpers.exercises import _check\n" \
                              "def check(n, answer, **kw): return _check(n, answer, expected=2, hint='h')"
         path = tmp_path / f"nb_{len(list(tmp_path.iterdir()))}.ipynb"
         nbformat.write(cs.expect_correct(cs.inject(nb, {"answer_1": solution})), path)

@@ -305,24 +305,6 @@ def test_plot_kernels():
         convolution.plot_kernels({})
 
 
-@pytest.mark.parametrize(
-    ("environ", "modules", "expected"),
-    [
-        ({}, {}, False),
-        ({"JPY_SESSION_NAME": "/home/me/01.ipynb"}, {}, True),
-        ({}, {"google.colab": object()}, True),
-        ({"KAGGLE_KERNEL_RUN_TYPE": "Interactive"}, {}, True),
-        ({"KAGGLE_KERNEL_RUN_TYPE": "Batch"}, {}, False),
-        ({"JPY_SESSION_NAME": "x", "COURSE_BATCH": "1"}, {}, False),
-        ({"CI": "true"}, {"google.colab": object()}, False),
-        ({"COURSE_WIDGETS": "1", "CI": "true"}, {}, True),
-        ({"COURSE_WIDGETS": "0", "JPY_SESSION_NAME": "x"}, {}, False),
-    ],
-)
-def test_interactive_frontend(environ, modules, expected):
-    assert convolution.interactive_frontend(environ, modules) is expected
-
-
 def test_kernel_editor_updates_live():
     pytest.importorskip("ipywidgets")
     image = rng(4).uniform(0, 255, (10, 10)).astype(np.float32)
@@ -334,7 +316,7 @@ def test_kernel_editor_updates_live():
         fig.subplots().imshow(outputs["your kernel"])
         return fig
 
-    editor = convolution.KernelEditor(image, preset="identity", render=render)
+    editor = convolution._KernelEditor(image, preset="identity", render=render)
     np.testing.assert_allclose(editor.result, image, atol=1e-4)
     assert len(drawn) == 1 and bytes(editor.picture.value).startswith(b"\x89PNG")
     editor.preset.value = "box blur"

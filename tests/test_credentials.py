@@ -15,12 +15,7 @@ import pytest
 
 from helpers.datasets import credentials as cr
 from helpers.datasets import fetch
-from helpers.datasets.credentials import (
-    KaggleCredentials,
-    KaggleCredentialsError,
-    ensure_kaggle_credentials,
-    find_kaggle_credentials,
-)
+from helpers.datasets.credentials import KaggleCredentialsError, ensure_kaggle_credentials
 from helpers.datasets.fetch import DataUnavailableError
 
 KEY = "0123456789abcdef0123456789abcdef"
@@ -79,7 +74,7 @@ def kaggle_json(home, content):
 
 
 def find(environ=None, home=None, colab=False, kaggle=False):
-    return find_kaggle_credentials(environ if environ is not None else {}, home, colab, kaggle)
+    return cr._find_kaggle_credentials(environ if environ is not None else {}, home, colab, kaggle)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -279,11 +274,11 @@ def test_a_broken_file_behind_a_working_source_is_not_read(tmp_path):
 
 
 def test_repr_str_format_vars_never_show_the_secret():
-    creds = KaggleCredentials.from_secret(KEY, username="alice", source="Colab secrets")
+    creds = cr._KaggleCredentials.from_secret(KEY, username="alice", source="Colab secrets")
     assert repr(creds) == "KaggleCredentials(username='alice', key=***, source='Colab secrets')"
     assert str(creds) == repr(creds) == f"{creds}" == format(creds, "") == f"{creds!r}"
     assert no_leak(repr(creds), str(creds), f"{creds}", str(vars(creds)), repr([creds]), str({"c": creds}))
-    token = KaggleCredentials.from_secret(TOKEN, source="the KAGGLE_API_TOKEN environment variable")
+    token = cr._KaggleCredentials.from_secret(TOKEN, source="the KAGGLE_API_TOKEN environment variable")
     assert "token=***" in repr(token) and no_leak(repr(token), str(vars(token)))
     assert creds.secret() == KEY and token.secret() == TOKEN
 
@@ -339,7 +334,7 @@ def test_redact_removes_secrets_read_from_files_and_secret_stores(tmp_path):
     find({}, tmp_path / "empty", FakeColabUserdata({"KAGGLE_API_TOKEN": from_colab}))
     text = f"GET /api?user=bob {from_file} and {from_colab} failed"
     assert cr.redact(text, environ={}) == "GET /api?user=bob *** and *** failed"
-    assert fetch._redact(text).count("***") == 2
+    assert fetch._kaggle_reason(RuntimeError(text))[0].count("***") == 2  # the Kaggle route's errors too
 
 
 # --------------------------------------------------------------------------------------------------

@@ -183,7 +183,7 @@ def publisher(monkeypatch) -> Iterator[Publisher]:
     server = Publisher()
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
-    monkeypatch.setenv(direct.MIRROR_ENV, server.url)
+    monkeypatch.setenv(direct._MIRROR_ENV, server.url)
     yield server
     server.shutdown()
     server.server_close()
@@ -203,7 +203,7 @@ def no_internet(monkeypatch):
     dead = _dead_address()
     for name in ("HTTPS_PROXY", "https_proxy"):
         monkeypatch.setenv(name, dead)
-    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", direct.SOURCE_ENV, "KAGGLE_API_ENVIRONMENT"):
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", direct._SOURCE_ENV, "KAGGLE_API_ENVIRONMENT"):
         monkeypatch.delenv(name, raising=False)
     for name in ("NO_PROXY", "no_proxy"):
         monkeypatch.setenv(name, "127.0.0.1,localhost")
@@ -298,7 +298,7 @@ def test_every_way_kaggle_fails_falls_back(publisher, archives, kaggle_fails, ca
 
 def test_source_direct_skips_kaggle(publisher, archives, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "kagglehub", None)  # any use of the Kaggle route would now fail
-    monkeypatch.setenv(direct.SOURCE_ENV, "direct")
+    monkeypatch.setenv(direct._SOURCE_ENV, "direct")
     publisher.serve(ARCHIVE["mosquito"], Route(archives["mosquito"].read_bytes()))
     root = datasets.download("mosquito")
     out = capsys.readouterr().out
@@ -316,14 +316,14 @@ def test_source_kaggle_never_falls_back(publisher, archives):
 
 @pytest.mark.parametrize("value", ["mirror", "KAGGLEHUB"])
 def test_unknown_source_is_refused(monkeypatch, value):
-    monkeypatch.setenv(direct.SOURCE_ENV, value)
+    monkeypatch.setenv(direct._SOURCE_ENV, value)
     with pytest.raises(ValueError, match="'auto'.*'kaggle'.*'direct'"):
         datasets.download("intel")
 
 
 def test_a_later_address_is_tried_when_an_earlier_one_fails(publisher, archives, monkeypatch, capsys):
     """Mosquito: Mendeley's archive answers 503 every time, Kaggle's zip of the same data works."""
-    monkeypatch.setenv(direct.SOURCE_ENV, "direct")
+    monkeypatch.setenv(direct._SOURCE_ENV, "direct")
     publisher.serve("zw4p9kj6nt-2.zip", Route(status=503))
     kaggle_copy = info("mosquito").direct[-1].archive_name
     publisher.serve(kaggle_copy, Route(archives["mosquito"].read_bytes()))
@@ -400,7 +400,7 @@ def test_server_error_gives_one_message(publisher):
 
 
 def test_html_page_instead_of_the_archive_is_refused(publisher, monkeypatch):
-    monkeypatch.setenv(direct.SOURCE_ENV, "direct")
+    monkeypatch.setenv(direct._SOURCE_ENV, "direct")
     page = b"<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body>Please sign in</body></html>\n"
     publisher.serve("zw4p9kj6nt-2.zip", Route(page, content_type="text/html; charset=utf-8"))
     with pytest.raises(DataUnavailableError) as err:
@@ -413,7 +413,7 @@ def test_html_page_instead_of_the_archive_is_refused(publisher, monkeypatch):
 
 
 def test_damaged_archive_is_deleted_and_fetched_again_next_time(publisher, archives, monkeypatch):
-    monkeypatch.setenv(direct.SOURCE_ENV, "direct")
+    monkeypatch.setenv(direct._SOURCE_ENV, "direct")
     data = archives["food5k"].read_bytes()
     route = publisher.serve(ARCHIVE["food5k"], Route(data[: len(data) // 2]))  # complete as announced, yet cut
     with pytest.raises(DataUnavailableError, match="not a zip or tar archive, or it is damaged") as err:
@@ -426,7 +426,7 @@ def test_damaged_archive_is_deleted_and_fetched_again_next_time(publisher, archi
 
 
 def test_unsafe_archive_is_refused(publisher, tmp_path, monkeypatch):
-    monkeypatch.setenv(direct.SOURCE_ENV, "direct")
+    monkeypatch.setenv(direct._SOURCE_ENV, "direct")
     evil = tmp_path / "evil.zip"
     with zipfile.ZipFile(evil, "w") as zf:
         zf.writestr("training/food/1_0.jpg", b"not really")
@@ -466,7 +466,7 @@ def test_publishers_own_archives_come_first():
 
 
 def test_mirror_replaces_every_address_once():
-    found = direct.candidates(info("mosquito"), mirror="http://example.org/course/")
+    found = direct._candidates(info("mosquito"), mirror="http://example.org/course/")
     assert [c.url for c in found] == ["http://example.org/course/zw4p9kj6nt-2.zip",
                                       "http://example.org/course/mosquito-on-human-skin.zip"]
-    assert [c.url for c in direct.candidates(info("mosquito"), mirror="")] == [s.url for s in info("mosquito").direct]
+    assert [c.url for c in direct._candidates(info("mosquito"), mirror="")] == [s.url for s in info("mosquito").direct]

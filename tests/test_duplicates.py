@@ -8,7 +8,7 @@ from PIL import Image, ImageDraw, ImageEnhance
 
 from helpers import duplicates as dup
 
-THRESHOLD = dup.DEFAULT_MAX_DISTANCE
+THRESHOLD = dup._DEFAULT_MAX_DISTANCE
 
 
 def photo(seed: int, size: tuple[int, int] = (160, 120)) -> Image.Image:
@@ -65,7 +65,7 @@ def test_a_pil_image_and_its_lossless_file_hash_the_same(tmp_path):
     im = photo(3)
     path = tmp_path / "a.png"
     im.save(path)
-    for method in dup.METHODS:
+    for method in dup._METHODS:
         assert dup.hash_image(im, method=method) == dup.hash_image(path, method=method)
 
 
@@ -83,7 +83,7 @@ def test_variants_hold_the_unchanged_hash_first(tmp_path):
     paths = [write(tmp_path, f"{i}.jpg", photo(i)) for i in range(3)]
     plain = dup.image_hashes(paths)
     variants = dup.image_hashes(paths, variants=True)
-    assert variants.shape == (3, len(dup.VARIANTS))
+    assert variants.shape == (3, len(dup._VARIANTS))
     np.testing.assert_array_equal(variants[:, 0], plain)
 
 
@@ -97,7 +97,7 @@ def test_invalid_arguments_and_bad_files(tmp_path):
     with pytest.raises(ValueError, match="broken.jpg"):
         dup.image_hashes([bad])
     assert dup.image_hashes([]).shape == (0,)
-    assert dup.image_hashes([], variants=True).shape == (0, len(dup.VARIANTS))
+    assert dup.image_hashes([], variants=True).shape == (0, len(dup._VARIANTS))
 
 
 # --- distances ------------------------------------------------------------------------------------
@@ -106,15 +106,15 @@ def test_invalid_arguments_and_bad_files(tmp_path):
 def test_popcount_and_hamming_known_values(monkeypatch):
     values = np.array([0, 1, 0b1011, 2**63, 2**64 - 1, 0x0F0F0F0F0F0F0F0F], dtype=np.uint64)
     expected = [bin(int(v)).count("1") for v in values]
-    assert dup.popcount(values).tolist() == expected
+    assert dup._popcount(values).tolist() == expected
     monkeypatch.delattr(np, "bitwise_count", raising=False)  # the fallback for NumPy < 2
-    assert dup.popcount(values).tolist() == expected
-    assert dup.popcount(values.reshape(2, 3)).shape == (2, 3)
+    assert dup._popcount(values).tolist() == expected
+    assert dup._popcount(values.reshape(2, 3)).shape == (2, 3)
     assert int(dup.hamming(0b1011, 0b0001)) == 2
     assert int(dup.hamming(0, 2**64 - 1)) == 64
 
 
-@pytest.mark.parametrize("method", dup.METHODS)
+@pytest.mark.parametrize("method", dup._METHODS)
 @pytest.mark.parametrize("copy", list(COPIES))
 def test_edited_copies_are_near_duplicates(copy, method):
     for seed in range(5):
@@ -124,7 +124,7 @@ def test_edited_copies_are_near_duplicates(copy, method):
         assert distance <= THRESHOLD, f"{copy} of image {seed}: {distance} bits apart"
 
 
-@pytest.mark.parametrize("method", dup.METHODS)
+@pytest.mark.parametrize("method", dup._METHODS)
 def test_unrelated_images_are_not_near_duplicates(method):
     hashes = np.array([dup.hash_image(photo(seed), method=method) for seed in range(100, 130)], dtype=np.uint64)
     assert dup.near_duplicates(hashes, hashes, exclude_self=True) == []
@@ -134,10 +134,10 @@ def test_unrelated_images_are_not_near_duplicates(method):
 
 def test_rotated_and_mirrored_copies_need_variants():
     original = photo(7)
-    copies = [original.transpose(t) for t in dup.VARIANTS[1:]]
+    copies = [original.transpose(t) for t in dup._VARIANTS[1:]]
     reference = np.array([dup.hash_image(original)], dtype=np.uint64)
     plain = np.array([dup.hash_image(c) for c in copies], dtype=np.uint64)
-    with_variants = np.stack([dup._hash_variants(c, 8, "dhash", dup.VARIANTS) for c in copies])
+    with_variants = np.stack([dup._hash_variants(c, 8, "dhash", dup._VARIANTS) for c in copies])
     _, d_plain = dup.nearest(plain, reference)
     _, d_variants = dup.nearest(with_variants, reference)
     assert (d_plain > THRESHOLD).all()  # a plain hash does not see a rotated or mirrored copy ...
@@ -244,7 +244,7 @@ def test_find_images(tmp_path):
     write(tmp_path, "a/1.png", photo(1))
     (tmp_path / "a" / "notes.txt").write_text("not an image")
     (tmp_path / "a" / ".hidden.jpg").write_bytes(b"")
-    assert [p.relative_to(tmp_path).as_posix() for p in dup.find_images(tmp_path)] == ["a/1.png", "b/2.JPG"]
+    assert [p.relative_to(tmp_path).as_posix() for p in dup._find_images(tmp_path)] == ["a/1.png", "b/2.JPG"]
 
 
 def test_thumbnail_and_bits_match_the_hash():

@@ -249,3 +249,31 @@ def test_predict_dataset_rejects_an_empty_dataset():
     empty = tf.data.Dataset.from_tensor_slices((np.zeros((0, 2), "float32"), np.zeros(0, int))).batch(4)
     with pytest.raises(ValueError, match="empty"):
         ev.predict_dataset(model, empty)
+
+
+# --- the pieces plotting, calibration and features share -------------------------------------------
+
+
+def test_class_indices_reads_one_hot_and_column_labels():
+    np.testing.assert_array_equal(ev.class_indices(np.eye(3)[[2, 0, 1]]), [2, 0, 1])
+    np.testing.assert_array_equal(ev.class_indices(np.array([[1], [0], [2]])), [1, 0, 2])
+    assert ev.class_indices(np.array([1.0, 0.0])).dtype.kind == "i"
+
+
+def test_probability_matrix_turns_a_sigmoid_column_into_two():
+    np.testing.assert_allclose(ev.probability_matrix(np.array([[0.2], [0.9]])), [[0.8, 0.2], [0.1, 0.9]])
+    np.testing.assert_allclose(ev.probability_matrix(np.array([0.3])), [[0.7, 0.3]])
+    softmax = np.array([[0.1, 0.6, 0.3]])
+    np.testing.assert_array_equal(ev.probability_matrix(softmax), softmax)
+    with pytest.raises(ValueError, match="n_classes"):
+        ev.probability_matrix(np.zeros((2, 2, 2)))
+
+
+def test_forward_step_is_the_model_in_inference_mode_for_any_batch_size():
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dropout(0.9)(keras.layers.Dense(3)(inputs)))
+    step = ev.forward_step(model)
+    for n in (1, 5):  # one graph (input_signature with a free batch size) serves both
+        x = np.random.default_rng(n).normal(size=(n, 4)).astype("float32")
+        np.testing.assert_allclose(np.asarray(step(x)), np.asarray(model(x, training=False)), rtol=1e-6)
+    assert step.experimental_get_tracing_count() == 1

@@ -63,7 +63,7 @@ def test_grayscale_layer_matches_tensorflow_and_keeps_the_range():
 
 def test_grayscale_model_saves_and_loads_in_safe_mode(tmp_path):
     model = models.scratch_cnn((24, 24, 3), 2, filters=(4, 8), convs_per_block=2, dense=(8, 8),
-                               augmentation=explain.Grayscale(name="grayscale"))
+                               preprocessing=explain.Grayscale(name="grayscale"))
     assert model.get_layer("block1_conv1").kernel.shape == (3, 3, 1, 4)  # the network sees one channel
     path = tmp_path / "gray.keras"
     model.save(path)
@@ -214,9 +214,9 @@ def test_grad_cam_of_a_trained_model_follows_the_object():
 def test_overlay_and_plots():
     images = np.stack([bars("v", "h"), bars("h", None), bars(None, "v")])
     heat = np.random.default_rng(4).uniform(0, 1, (3, H, W)).astype("float32")
-    blended = explain.overlay(images[0], heat[0])
+    blended = explain._overlay(images[0], heat[0])
     assert blended.shape == (H, W, 3) and blended.min() >= 0 and blended.max() <= 1
-    assert explain.overlay(images[0, ..., :1], heat[0]).shape == (H, W, 3)
+    assert explain._overlay(images[0, ..., :1], heat[0]).shape == (H, W, 3)
 
     fig = explain.plot_grad_cam(images, heat, titles=["a", "b", "c"], correct=[True, False, True], ncols=2)
     shown = [ax for ax in fig.axes if ax.images]
@@ -285,10 +285,14 @@ def test_a_lambda_layer_does_not_load_in_safe_mode(tmp_path):
 
 
 def test_random_flip_runs_only_while_training_and_saves(tmp_path):
-    """Chapter 04's course recipe: RandomFlip + Grayscale in front of the network; inference never flips."""
+    """Chapter 04's course recipe: a RandomFlip (augmentation) then Grayscale (preprocessing) in front of the
+    network; inference never flips, and the grayscale conversion runs in training and inference alike."""
     keras.utils.set_random_seed(0)
-    front = keras.Sequential([layers.RandomFlip("horizontal", name="mirror"), explain.Grayscale(name="grayscale")])
-    model = models.scratch_cnn((16, 16, 3), 2, filters=(4,), convs_per_block=2, dense=(8, 8), augmentation=front)
+    model = models.scratch_cnn((16, 16, 3), 2, filters=(4,), convs_per_block=2, dense=(8, 8),
+                               augmentation=layers.RandomFlip("horizontal", name="mirror"),
+                               preprocessing=explain.Grayscale(name="grayscale"))
+    assert [lyr.name for lyr in model.layers[1:4]] == ["mirror", "grayscale", "rescale"]
+    front = keras.Model(model.input, model.get_layer("grayscale").output)
     x = np.random.default_rng(4).uniform(0, 255, (6, 16, 16, 3)).astype("float32")
     plain = np.asarray(explain.Grayscale()(x))
     np.testing.assert_allclose(np.asarray(front(x, training=False)), plain, rtol=1e-6)

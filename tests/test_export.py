@@ -96,21 +96,23 @@ def test_a_failing_child_raises_with_its_error(exported, tmp_path):
         export.predict_in_subprocess(tmp_path / "model.keras", tmp_path / "x.jpg", script=exported.script)
 
 
-def test_script_is_written_when_missing(model, tmp_path):
+def test_script_is_written_when_missing(model, photo, tmp_path):
     folder = tmp_path / "bare"
     folder.mkdir()
     model.save(folder / "model.keras")
-    export.write_labels(folder, CLASSES, SIZE)
-    assert export.write_predict_script(folder).read_text() == export.PREDICT_SCRIPT
-    (folder / "predict.py").unlink()
-    compile(export.PREDICT_SCRIPT, "predict.py", "exec")  # the script is valid Python
+    export._write_labels(folder, CLASSES, SIZE)
+    script = export._write_predict_script(folder)
+    assert "def load_predictor(" in script.read_text()
+    script.unlink()
+    answer = export.predict_in_subprocess(folder / "model.keras", photo)  # writes it again
+    assert script.is_file() and answer["class"] in CLASSES
 
 
 def test_inference_model_drops_only_the_augmentation(model, images):
-    assert export.is_augmentation(model.get_layer("augmentation"))
-    assert export.is_augmentation(keras.layers.RandomContrast(0.1))
-    assert not export.is_augmentation(keras.layers.RandomCrop(8, 8))
-    assert not export.is_augmentation(model.get_layer("preprocess"))
+    assert export._is_augmentation(model.get_layer("augmentation"))
+    assert export._is_augmentation(keras.layers.RandomContrast(0.1))
+    assert not export._is_augmentation(keras.layers.RandomCrop(8, 8))
+    assert not export._is_augmentation(model.get_layer("preprocess"))
     lean = export.inference_model(model)
     assert "augmentation" not in [layer.name for layer in lean.layers]
     assert lean.get_layer("predictions") is model.get_layer("predictions")  # shared, not copied
@@ -145,10 +147,10 @@ def test_a_mixed_precision_model_exports_as_float32(tmp_path):
                                    augmentation=augmentation.recommended_augmentation(seed=0))
     finally:
         keras.mixed_precision.set_global_policy("float32")
-    assert export.is_mixed_precision(model)
-    copy = export.float32_model(model)
-    assert not export.is_mixed_precision(copy)
-    assert export.float32_model(copy) is copy  # already float32: returned as it is
+    assert export._is_mixed_precision(model)
+    copy = export._float32_model(model)
+    assert not export._is_mixed_precision(copy)
+    assert export._float32_model(copy) is copy  # already float32: returned as it is
     images = np.random.default_rng(0).uniform(0, 255, (4, 16, 16, 3)).astype("float32")
     np.testing.assert_allclose(copy.predict_on_batch(images), model.predict_on_batch(images), atol=2e-3)
     exported = export.export_model(model, tmp_path / "mixed", ["a", "b", "c"], (16, 16))
@@ -167,23 +169,6 @@ def phone_folder(tmp_path_factory):
     from helpers.datasets import phone_photos
 
     return phone_photos.make_phone_photos(tmp_path_factory.mktemp("phone"))
-
-
-def test_predict_script_decodes_phone_photos_as_training_does(phone_folder):
-    """The script holds a copy of helpers.photos: a sideways, a P3 and a transparent photo come out as in training
-    (and as a viewer shows them; its old tf.io.decode_image did not)."""
-    from helpers.datasets import phone_photos
-
-    script: dict = {"__name__": "predict_script"}
-    exec(compile(export.PREDICT_SCRIPT, "predict.py", "exec"), script)
-    for name in ("box/IMG_0006.JPG", "box/IMG_0013.JPG", "box/cutout_0018.Png", "box/scan_0015.png",
-                 "ball/IMG_0001.JPG", "box/IMG_0022.JPG"):
-        item = phone_photos.photo(name)
-        size = (24, 18) if item.size == phone_photos.BIG_SIZE else item.size
-        pixels = script["load_image"](phone_folder / name, size)
-        np.testing.assert_array_equal(pixels, predict.load_image(phone_folder / name, size)[None], err_msg=name)
-        if size == item.size:
-            assert np.abs(pixels[0] - phone_photos.expected_view(item)).mean() < 4, name
 
 
 def test_predict_script_names_a_heic_photo_and_the_fix(exported, phone_folder):
@@ -212,7 +197,7 @@ def _mixed_model():
 def test_agreement_tolerance_follows_the_precision_the_models_compute_in():
     """Chapter 09 compared a mixed-precision model with its float32 export at 1e-4: float16 misses that bar."""
     mixed = _mixed_model()
-    copy = export.float32_model(mixed)
+    copy = export._float32_model(mixed)
     assert export.compute_dtypes(mixed) >= {"float16"} and export.compute_dtypes(copy) == {"float32"}
     assert export.agreement_tolerance(copy) == 1e-4 and export.agreement_tolerance(tiny_model()) == 1e-4
     assert export.agreement_tolerance(mixed) == export.agreement_tolerance(mixed, copy) == 1e-2

@@ -66,35 +66,40 @@ def test_extract_features_keeps_labels_paired_on_a_reshuffling_dataset(transfer)
     extractor = features.feature_extractor(model)
     x = images(10)
     index = np.arange(10, dtype=np.int32)  # the label of each image is its own index
-    ds = tf.data.Dataset.from_tensor_slices((x, index)).shuffle(10, seed=1, reshuffle_each_iteration=True).batch(4)
-    feats, labels = features.extract_features(extractor, ds)
-    assert feats.shape == (10, extractor.output_shape[-1]) and feats.dtype == np.float32
+    ds = tf.data.Dataset.from_tensor_slices((x, index))
+    splits = {"train": ds.shuffle(10, seed=1, reshuffle_each_iteration=True).batch(4), "val": ds.take(3).batch(2)}
+    feats = features.extract_features(extractor, splits)
+    train, labels = feats.x["train"], feats.y["train"]
+    assert train.shape == (10, extractor.output_shape[-1]) and train.dtype == np.float32
     assert labels.dtype == np.int32 and sorted(labels.tolist()) == list(range(10))
     expected = np.asarray(extractor(x[labels], training=False))
-    np.testing.assert_allclose(feats, expected, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(train, expected, rtol=1e-4, atol=1e-4)
+    assert feats.y["val"].tolist() == [0, 1, 2] and feats.dim == extractor.output_shape[-1] and feats.images == 13
+    assert set(feats.seconds) == {"train", "val"} and feats.images_per_second > 0
+    assert feats.image_size == SIZE and feats.params == models.count_params(extractor)["total"]
 
 
-def test_extract_features_rejects_an_empty_dataset(transfer):
+def test_extract_features_names_the_empty_split(transfer):
     extractor = features.feature_extractor(transfer[0])
-    empty = tf.data.Dataset.from_tensor_slices((images(1), np.zeros(1, np.int32))).take(0).batch(2)
-    with pytest.raises(ValueError, match="empty"):
-        features.extract_features(extractor, empty)
+    ds = tf.data.Dataset.from_tensor_slices((images(2), np.zeros(2, np.int32)))
+    with pytest.raises(ValueError, match="'val' split is empty"):
+        features.extract_features(extractor, {"train": ds.batch(2), "val": ds.take(0).batch(2)})
 
 
 def test_features_dataset_batches_and_shuffles():
-    x = np.arange(20, dtype=np.float32).reshape(10, 2)
+    x = np.arange(20, dtype=np.float64).reshape(10, 2)
     y = np.arange(10)
-    ds = features.features_dataset(x, y, batch_size=4)
-    batches = list(ds)
+    feats = features.Features({"train": x}, {"train": y})
+    batches = list(feats.dataset("train", 4))
     assert [int(b[0].shape[0]) for b in batches] == [4, 4, 2]
     assert batches[0][0].dtype == tf.float32 and batches[0][1].dtype == tf.int32
-    shuffled = features.features_dataset(x, y, batch_size=10, shuffle=True, seed=3)
+    shuffled = feats.dataset("train", 10, shuffle=True, seed=3)
     first, second = (next(iter(shuffled)) for _ in range(2))
     np.testing.assert_array_equal(first[0].numpy()[:, 0] / 2, first[1].numpy())  # rows stay paired
     assert sorted(first[1].numpy().tolist()) == list(range(10))
     assert first[1].numpy().tolist() != second[1].numpy().tolist(), "a new order every epoch"
-    with pytest.raises(ValueError):
-        features.features_dataset(x, y[:3], batch_size=2)
+    with pytest.raises(ValueError, match="labels"):
+        features.Features({"train": x}, {"train": y[:3]})
 
 
 @pytest.mark.parametrize("head_units", [None, 16])
@@ -105,6 +110,30 @@ def test_head_model_is_the_transfer_models_head(head_units):
     assert head_layers == [lyr.name for lyr in model.layers if lyr.name in head_layers]
     assert models.count_params(head)["trainable"] == models.count_params(model)["trainable"]
     assert head.output_shape == (None, 3)
+
+
+def test_a_standardised_head_scales_once_and_trains_only_the_last_layer():
+    """Chapter 06's course head: features centred and divided by one common spread measured on the training
+    features; a feature constant in training must stay small on a new image (no per-feature blow-up)."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 300)
+    x = (rng.normal(0, 1, (300, 10)) + 3 * np.eye(3)[y] @ rng.normal(0, 1, (3, 10))) * 1e-6  # tiny features
+    x[:, -1] = 5e-7  # constant in training
+    head = features.head_model(10, 3, standardize=x)
+    assert [lyr.name for lyr in head.layers] == ["features", "centre_scale", "head_dropout", "predictions"]
+    scaled = np.asarray(head.get_layer("centre_scale")(x.astype("float32")))
+    np.testing.assert_allclose(scaled.mean(axis=0), 0, atol=1e-3)
+    assert abs(float((scaled**2).mean()) - 1) < 1e-2
+    odd = x[:1].copy()
+    odd[0, -1] = 1e-6  # the constant feature moves a little on an unseen image: it must stay small
+    assert abs(float(np.asarray(head.get_layer("centre_scale")(odd.astype("float32")))[0, -1])) < 10
+    assert models.count_params(head)["trainable"] == 10 * 3 + 3
+    head.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-2), loss="sparse_categorical_crossentropy",
+                 metrics=["accuracy"])
+    head.fit(x.astype("float32"), y, epochs=30, batch_size=32, verbose=0)
+    assert head.evaluate(x.astype("float32"), y, verbose=0)[1] > 0.9
+    plain = features.head_model(10, 3, dropout=None)
+    assert [lyr.name for lyr in plain.layers] == ["features", "predictions"]
 
 
 def test_attach_head_gives_the_same_predictions_as_the_transfer_model(transfer, tmp_path):
@@ -159,8 +188,8 @@ def test_extracted_features_skip_the_augmentation():
     inputs, plain_inputs = keras.Input((SIZE, SIZE, 3)), keras.Input((SIZE, SIZE, 3))
     augmented, plain = model_on(augment(inputs), inputs), model_on(plain_inputs, plain_inputs)
     ds = tf.data.Dataset.from_tensor_slices((images(6), np.arange(6))).batch(3)
-    with_aug, _ = features.extract_features(features.feature_extractor(augmented), ds)
-    without, _ = features.extract_features(features.feature_extractor(plain), ds)
+    with_aug = features.extract_features(features.feature_extractor(augmented), {"train": ds}).x["train"]
+    without = features.extract_features(features.feature_extractor(plain), {"train": ds}).x["train"]
     assert np.abs(without).mean() > 1, "features of a usable size, so that the comparison means something"
     np.testing.assert_allclose(with_aug, without, rtol=1e-6)
     extractor = features.feature_extractor(augmented)
@@ -177,7 +206,7 @@ def test_a_head_learns_from_cached_features():
     head.compile(optimizer=keras.optimizers.Adam(learning_rate=0.05), loss="sparse_categorical_crossentropy",
                  metrics=["accuracy"])
     timer = features.EpochTimer()
-    head.fit(features.features_dataset(x, y, batch_size=16, shuffle=True), epochs=8, verbose=0,
+    head.fit(features.Features({"train": x}, {"train": y}).dataset("train", 16, shuffle=True), epochs=8, verbose=0,
              callbacks=[timer], shuffle=False)
     assert head.evaluate(x, y, verbose=0)[1] > 0.95
     assert len(timer.seconds) == 8 and all(s > 0 for s in timer.seconds)

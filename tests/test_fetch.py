@@ -725,7 +725,7 @@ def test_find_kaggle_mount_ignores_files(tmp_path):
 
 
 def test_error_message_shape():
-    err = dl._unavailable("Food-5K", "https://example.org/f.zip", "HTTP 404", "download it by hand")
+    err = dl.DataUnavailableError.explained("Food-5K", "https://example.org/f.zip", "HTTP 404", "download it by hand")
     assert str(err) == (
         "Could not get Food-5K from https://example.org/f.zip: HTTP 404.\nWhat to do: download it by hand"
     )

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from helpers import folder_data
-from helpers.datasets import DataWarning
+from helpers.datasets import DataWarning, LayoutError, layouts
 from helpers.datasets.samples import MARKER
 
 COLOURS = {"blue": (20, 40, 230), "green": (30, 200, 40), "red": (230, 30, 20)}
@@ -35,7 +35,7 @@ def class_folders(root: Path, n: int = 10, classes=("blue", "green", "red")) -> 
     ("seg_pred", None), ("forest", None), ("trainval", None), ("train_test", None),
 ])
 def test_split_of(name, split):
-    assert folder_data.split_of(name) == split
+    assert layouts._split_of(name) == split
 
 
 def test_class_folders_only(tmp_path):
@@ -47,7 +47,7 @@ def test_class_folders_only(tmp_path):
 
 def test_stratified_three_way_split_is_a_partition(tmp_path):
     scan = folder_data.scan_folder(class_folders(tmp_path / "photos", n=20))
-    files, labels, how = folder_data.split_files(scan, val_fraction=0.2, test_fraction=0.2, seed=1)
+    files, labels, how = folder_data._split_files(scan, val_fraction=0.2, test_fraction=0.2, seed=1)
     assert "stratified" in how
     every = [f for split in ("train", "val", "test") for f in files[split]]
     assert sorted(every) == sorted(scan.files["all"]) and len(set(every)) == len(every)
@@ -58,9 +58,9 @@ def test_stratified_three_way_split_is_a_partition(tmp_path):
 
 def test_split_is_reproducible_and_depends_on_the_seed(tmp_path):
     scan = folder_data.scan_folder(class_folders(tmp_path / "photos", n=20))
-    a = folder_data.split_files(scan, seed=3)[0]
-    assert a == folder_data.split_files(scan, seed=3)[0]
-    assert a["test"] != folder_data.split_files(scan, seed=4)[0]["test"]
+    a = folder_data._split_files(scan, seed=3)[0]
+    assert a == folder_data._split_files(scan, seed=3)[0]
+    assert a["test"] != folder_data._split_files(scan, seed=4)[0]["test"]
 
 
 def test_train_and_test_folders_are_kept(tmp_path):
@@ -69,7 +69,7 @@ def test_train_and_test_folders_are_kept(tmp_path):
     class_folders(root / "test", n=3)
     scan = folder_data.scan_folder(root)
     assert scan.given_splits == ("train", "test")
-    files, labels, how = folder_data.split_files(scan, val_fraction=0.2)
+    files, labels, how = folder_data._split_files(scan, val_fraction=0.2)
     assert files["test"] == scan.files["test"]
     assert np.bincount(labels["val"]).tolist() == [2, 2, 2] and len(files["train"]) == 24
     assert "validation = a stratified 20% of train" in how
@@ -79,7 +79,7 @@ def test_train_val_test_folders_are_used_as_they_are(tmp_path):
     root = tmp_path / "data"
     for split, n in (("training", 6), ("validation", 2), ("testing", 3)):
         class_folders(root / split, n=n)
-    files, _, how = folder_data.split_files(folder_data.scan_folder(root))
+    files, _, how = folder_data._split_files(folder_data.scan_folder(root))
     assert [len(files[s]) for s in ("train", "val", "test")] == [18, 6, 9]
     assert "used as they are" in how
 
@@ -88,7 +88,7 @@ def test_train_and_val_folders_get_a_test_split_from_train(tmp_path):
     root = tmp_path / "data"
     class_folders(root / "train", n=10)
     class_folders(root / "valid", n=2)
-    files, labels, how = folder_data.split_files(folder_data.scan_folder(root), test_fraction=0.3)
+    files, labels, how = folder_data._split_files(folder_data.scan_folder(root), test_fraction=0.3)
     assert len(files["val"]) == 6 and np.bincount(labels["test"]).tolist() == [3, 3, 3]
     assert "test = a stratified 30% of train" in how
 
@@ -96,7 +96,7 @@ def test_train_and_val_folders_get_a_test_split_from_train(tmp_path):
 def test_a_lone_train_folder_is_split_three_ways(tmp_path):
     root = tmp_path / "data"
     class_folders(root / "train", n=20)
-    files, _, how = folder_data.split_files(folder_data.scan_folder(root), val_fraction=0.2, test_fraction=0.2)
+    files, _, how = folder_data._split_files(folder_data.scan_folder(root), val_fraction=0.2, test_fraction=0.2)
     assert [len(files[s]) for s in ("train", "val", "test")] == [36, 12, 12]
     assert how.startswith("a train folder only: stratified")
 
@@ -108,16 +108,50 @@ def test_intel_style_nesting_and_an_unlabelled_folder(tmp_path):
     class_folders(root / "seg_test" / "seg_test", n=2)
     write_images(root / "seg_pred" / "seg_pred", (0, 0, 0), 3)
     scan = folder_data.scan_folder(tmp_path)  # two levels above, as kagglehub's cache would be given
-    assert scan.root == root and scan.given_splits == ("train", "test")
+    assert scan.folder == root and scan.given_splits == ("train", "test")
     assert [p.name for p in scan.ignored] == ["seg_pred"]
-    assert folder_data.dataset_name(scan.root) == tmp_path.name
+    assert folder_data._dataset_name(scan.folder) == tmp_path.name
 
 
 def test_found_at_depth_through_wrappers(tmp_path):
     class_folders(tmp_path / "download" / "archive" / "Images", n=2)
     scan = folder_data.scan_folder(tmp_path / "download")
-    assert scan.root == tmp_path / "download" / "archive" / "Images"
-    assert folder_data.dataset_name(tmp_path / "x" / "versions" / "3") == "x"
+    assert scan.folder == tmp_path / "download" / "archive" / "Images"
+    assert folder_data._dataset_name(tmp_path / "x" / "versions" / "3") == "x"
+
+
+def test_a_lone_class_folder_in_a_split_is_a_class_not_a_wrapper(tmp_path):
+    """A test split with one class only, ``test/cats/*.jpg``: the unwrap rule must not step into ``cats``.
+
+    The two folder readers used to disagree here: chapter 09's stepped into any lone sub-folder (and then
+    found no class folders in the test split), the catalogue's only into one of the split's own name.
+    The one rule (:mod:`helpers.datasets.layouts`) never takes a folder that holds files for a wrapper.
+    """
+    root = tmp_path / "data"
+    class_folders(root / "train", n=6, classes=("blue", "red"))
+    class_folders(root / "test", n=2, classes=("blue",))
+    scan = folder_data.scan_folder(root)
+    assert scan.given_splits == ("train", "test") and scan.class_names == ["blue", "red"]
+    assert scan.counts()["test"] == {"blue": 2, "red": 0}
+    assert all(p.parent == root / "test" / "blue" for p in scan.files["test"])
+
+
+@pytest.mark.parametrize("wrapped", ["same name, a file beside it", "images/ wrapper", "two levels"])
+def test_wrappers_inside_split_folders_are_unwrapped(tmp_path, wrapped):
+    """Kaggle's ``seg_train/seg_train`` with a stray file beside the inner folder (the catalogue's reader
+    unwrapped it, chapter 09's did not and then missed the test split), ``train/images/<class>``, and
+    wrappers two deep: each split's classes are found and both splits are kept."""
+    root = tmp_path / "data"
+    for split in ("seg_train", "seg_test"):
+        inner = {"same name, a file beside it": root / split / split, "images/ wrapper": root / split / "images",
+                 "two levels": root / split / "images" / "jpg"}[wrapped]
+        class_folders(inner, n=4 if split == "seg_train" else 2)
+        if wrapped == "same name, a file beside it":
+            (root / split / "README.txt").write_text("Intel image classification")
+    scan = folder_data.scan_folder(root)
+    assert scan.folder == root and scan.given_splits == ("train", "test")
+    assert scan.counts() == {"train": dict.fromkeys(COLOURS, 4), "test": dict.fromkeys(COLOURS, 2)}
+    assert scan.skipped == []  # files beside a wrapper are not data, nor reported
 
 
 def test_class_order_can_be_fixed(tmp_path):
@@ -126,17 +160,19 @@ def test_class_order_can_be_fixed(tmp_path):
     assert scan.class_names == ["red", "green", "blue"]
     assert all(Path(f).parent.name == scan.class_names[y] for f, y in zip(scan.files["all"], scan.labels["all"],
                                                                            strict=True))
-    with pytest.raises(folder_data.FolderLayoutError, match="purple"):
+    with pytest.raises(LayoutError, match="purple"):
         folder_data.scan_folder(root, class_names=["red", "purple"])
+    with pytest.raises(LayoutError, match="two or more"):
+        folder_data.scan_folder(root, class_names=["red"])
 
 
 def test_no_classes_or_one_class_is_an_error(tmp_path):
     (tmp_path / "empty").mkdir()
-    with pytest.raises(folder_data.FolderLayoutError, match="No class folders"):
+    with pytest.raises(LayoutError, match="No class folders"):
         folder_data.scan_folder(tmp_path / "empty")
     write_images(tmp_path / "one" / "train" / "cats", (9, 9, 9), 2)
     write_images(tmp_path / "one" / "train" / "dogs", (9, 9, 9), 0)
-    with pytest.raises(folder_data.FolderLayoutError):
+    with pytest.raises(LayoutError):
         folder_data.scan_folder(tmp_path / "one")
     with pytest.raises(FileNotFoundError, match="is not a folder"):
         folder_data.scan_folder(tmp_path / "missing")
@@ -259,11 +295,11 @@ def test_phone_photos_are_all_used_and_the_rest_named_with_the_fix(phone_folder)
     heic = importlib.util.find_spec("pillow_heif") is not None
     expected = [p.path for p in phone_photos.PHOTOS
                 if (p.kind != "AVIF" or phone_photos.avif_supported()) and (p.kind != "HEIC" or heic)]
-    assert sorted(str(f.relative_to(scan.root)) for f in scan.files["all"]) == sorted(expected)
+    assert sorted(str(f.relative_to(scan.folder)) for f in scan.files["all"]) == sorted(expected)
     assert scan.files["all"] == sorted(scan.files["all"]), "still in file order"
     assert all(scan.class_names[y] == f.parent.name for f, y in zip(scan.files["all"], scan.labels["all"],
                                                                      strict=True))
-    skipped = {str(p.relative_to(scan.root)): why for p, why in scan.skipped}
+    skipped = {str(p.relative_to(scan.folder)): why for p, why in scan.skipped}
     assert set(skipped) == {".DS_Store", "ball/.DS_Store", "box/._IMG_0006.JPG"} | (set() if heic else
                                                                                        {"box/IMG_0020.HEIC"})
     messages = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]

@@ -128,6 +128,24 @@ def test_intel_validation_split_depends_on_seed_only(intel_root):
     assert a.files["val"] != c.files["val"]
 
 
+def test_intel_wrapper_with_a_stray_file_beside_it_is_still_unwrapped(intel_root):
+    (intel_root / "seg_train" / "README.txt").write_text("Intel image classification")
+    found = locate(info("intel"), intel_root)
+    assert all(p.is_relative_to(intel_root / "seg_train" / "seg_train") for p in found.files["train"])
+    assert len(found.files["train"]) == 60
+
+
+def test_a_split_with_one_class_folder_keeps_it(tmp_path):
+    """``validation/damselflies/*.jpg`` alone is a class, not a wrapper (the one unwrap rule, also chapter 09's)."""
+    build_odonata(tmp_path, per_class=3, held_per_class=2)
+    for path in (tmp_path / "validation" / "dragonflies").iterdir():
+        path.unlink()
+    (tmp_path / "validation" / "dragonflies").rmdir()
+    found = locate(info("odonata"), tmp_path)
+    assert found.labels["val"] == [0, 0]
+    assert all(p.parent == tmp_path / "validation" / "damselflies" for p in found.files["val"])
+
+
 # --------------------------------------------------------------------------------------------------
 # Food-5K
 # --------------------------------------------------------------------------------------------------

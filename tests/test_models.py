@@ -101,3 +101,13 @@ def test_intel_article_cnn_is_the_articles_network():
     assert drops == [0.5, 0.3]
     assert model.get_layer("flatten").output.shape[-1] == 17 * 17 * 32
     assert model.output_shape == (None, 6)
+
+
+def test_all_layers_walks_nested_models_parents_first():
+    """cache_blockers (chapter 05) and batchnorm_layers (chapters 07-09) must see inside a nested backbone."""
+    inner = keras.Sequential([keras.Input((4,)), keras.layers.BatchNormalization(name="inner_bn")], name="inner")
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(1, name="top")(inner(inputs)))
+    names = [layer.name for layer in models.all_layers(model)]
+    assert "inner_bn" in names and "top" in names
+    assert names.index("inner") < names.index("inner_bn")

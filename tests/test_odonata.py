@@ -36,19 +36,7 @@ from werkzeug import Request, Response
 
 from helpers.datasets.fetch import DataUnavailableError
 from helpers.datasets.files import DataWarning
-from helpers.datasets.odonata import (
-    ATTRIBUTION_COLUMNS,
-    LICENSES,
-    assign_splits,
-    build_odonata,
-    iter_observations,
-    observation_windows,
-    observer_of,
-    observers_in_several_splits,
-    photo_record,
-    photo_url,
-    sample_observations,
-)
+from helpers.datasets.odonata import build_odonata
 
 odonata = importlib.import_module("helpers.datasets.odonata")
 
@@ -70,7 +58,7 @@ def photo_id_of(obs_id: int) -> int:
     for name in ("observations_anisoptera.json", "observations_zygoptera.json"):
         for obs in load(name)["results"]:
             if obs["id"] == obs_id:
-                return next(p["id"] for p in obs["photos"] if p["license_code"] in LICENSES)
+                return next(p["id"] for p in obs["photos"] if p["license_code"] in odonata._LICENSES)
     raise KeyError(obs_id)
 
 
@@ -105,7 +93,7 @@ def make_world(seed: int = 0, per_class_and_year: int = 40) -> dict[int, list[di
         photos = []
         for k in range(2 if i % 5 == 0 else 1):
             photo_id = 5_000_000 + 2 * i + k
-            code = LICENSES[(i + k) % len(LICENSES)]
+            code = odonata._LICENSES[(i + k) % len(odonata._LICENSES)]
             photos.append({
                 "id": photo_id,
                 "license_code": code,
@@ -285,20 +273,20 @@ def world_built(world, tmp_path_factory) -> Path:
 
 
 def test_photo_url_sizes():
-    assert photo_url("https://inaturalist-open-data.s3.amazonaws.com/photos/1/square.jpg") == (
+    assert odonata._photo_url("https://inaturalist-open-data.s3.amazonaws.com/photos/1/square.jpg") == (
         "https://inaturalist-open-data.s3.amazonaws.com/photos/1/medium.jpg"
     )
-    assert photo_url("https://static.inaturalist.org/photos/2/square.jpeg?1563291234", "large") == (
+    assert odonata._photo_url("https://static.inaturalist.org/photos/2/square.jpeg?1563291234", "large") == (
         "https://static.inaturalist.org/photos/2/large.jpeg?1563291234"
     )
-    assert photo_url("https://example.org/squareish/photos/3/square.JPG") == (
+    assert odonata._photo_url("https://example.org/squareish/photos/3/square.JPG") == (
         "https://example.org/squareish/photos/3/medium.JPG"
     )
 
 
 def test_photo_record_picks_the_first_cc_photo():
     observations = {o["id"]: o for o in load("observations_anisoptera.json")["results"]}
-    record = photo_record(observations[2001130])
+    record = odonata._photo_record(observations[2001130])
     assert record["photo_id"] == observations[2001130]["photos"][1]["id"]  # the first is all rights reserved
     assert record["license_code"] == "cc-by-sa"
     assert record["photo_url"].endswith("/medium.jpg")
@@ -306,35 +294,36 @@ def test_photo_record_picks_the_first_cc_photo():
     assert record["user_id"] == 505 and record["observed_on"] == "2019-06-08"
     assert record["observation_url"] == "https://www.inaturalist.org/observations/2001130"
     assert "CC BY-SA" in record["attribution"]
-    assert photo_record(observations[2001107]) is None  # all rights reserved
+    assert odonata._photo_record(observations[2001107]) is None  # all rights reserved
     zygoptera = {o["id"]: o for o in load("observations_zygoptera.json")["results"]}
-    assert photo_record(zygoptera[2001133]) is None  # CC BY-ND: no derivatives, not accepted
-    assert photo_record({**observations[2001101], "quality_grade": "needs_id"}) is None
-    assert photo_record({**observations[2001101], "photos": []}) is None
-    assert photo_record({**observations[2001101], "observed_on": None})["observed_on"] == ""
+    assert odonata._photo_record(zygoptera[2001133]) is None  # CC BY-ND: no derivatives, not accepted
+    assert odonata._photo_record({**observations[2001101], "quality_grade": "needs_id"}) is None
+    assert odonata._photo_record({**observations[2001101], "photos": []}) is None
+    assert odonata._photo_record({**observations[2001101], "observed_on": None})["observed_on"] == ""
 
 
 def test_observer_of_records_and_observations():
     obs = load("observations_anisoptera.json")["results"][0]
-    assert observer_of(obs) == observer_of(photo_record(obs)) == "user:101"
-    assert observer_of({"observation_id": 7, "photo_id": 8, "user_login": "ann"}) == "login:ann"
-    assert observer_of({"observation_id": 7, "photo_id": 8}) == "observation:7"
+    assert odonata._observer_of(obs) == odonata._observer_of(odonata._photo_record(obs)) == "user:101"
+    assert odonata._observer_of({"observation_id": 7, "photo_id": 8, "user_login": "ann"}) == "login:ann"
+    assert odonata._observer_of({"observation_id": 7, "photo_id": 8}) == "observation:7"
 
 
 def test_observation_windows():
-    quarters = observation_windows((2013, 2014), 4)
+    quarters = odonata._observation_windows((2013, 2014), 4)
     assert quarters[:2] == [(2013, (1, 2, 3)), (2013, (4, 5, 6))] and len(quarters) == 8
-    assert observation_windows((2020, 2020), 12)[-1] == (2020, (12,))
-    assert observation_windows((2020, 2021), 1) == [(2020, tuple(range(1, 13))), (2021, tuple(range(1, 13)))]
+    assert odonata._observation_windows((2020, 2020), 12)[-1] == (2020, (12,))
+    assert odonata._observation_windows((2020, 2021), 1) == [(2020, tuple(range(1, 13))), (2021, tuple(range(1, 13)))]
     with pytest.raises(ValueError, match="divide 12"):
-        observation_windows((2020, 2020), 5)
+        odonata._observation_windows((2020, 2020), 5)
     with pytest.raises(ValueError, match="earlier"):
-        observation_windows((2021, 2020), 4)
+        odonata._observation_windows((2021, 2020), 4)
 
 
 def test_iter_observations_pages_with_id_above(inat):
     found = list(
-        iter_observations(ANISOPTERA, year=2019, months=(4, 5, 6), api_url=inat.api_url, request_delay=0, per_page=2)
+        odonata._iter_observations(ANISOPTERA, year=2019, months=(4, 5, 6), api_url=inat.api_url, request_delay=0,
+                                   per_page=2)
     )
     assert [o["id"] for o in found] == [2001101, 2001115, 2001122, 2001130, 2001138, 2001145, 2001151, 2001160]
     pages = inat.requests("/v1/observations")  # 2001107 has no CC photo: skipped
@@ -349,29 +338,29 @@ def test_iter_observations_pages_with_id_above(inat):
 
 
 def test_iter_observations_asks_lazily(inat):
-    stream = iter_observations(ANISOPTERA, api_url=inat.api_url, request_delay=0, per_page=2)
+    stream = odonata._iter_observations(ANISOPTERA, api_url=inat.api_url, request_delay=0, per_page=2)
     assert next(stream)["id"] == 2001101
     assert len(inat.requests("/v1/observations")) == 1  # no page is asked for before it is needed
 
 
 def test_iter_observations_stops_when_the_api_has_no_more(inat):
-    found = list(iter_observations(ZYGOPTERA, api_url=inat.api_url, request_delay=0, per_page=200))
+    found = list(odonata._iter_observations(ZYGOPTERA, api_url=inat.api_url, request_delay=0, per_page=200))
     assert len(found) == 7  # 8 observations, one with only a CC BY-ND photo
     assert len(inat.requests("/v1/observations")) == 2  # the second page is empty
-    assert list(iter_observations(ZYGOPTERA, year=2018, api_url=inat.api_url, request_delay=0)) == []
+    assert list(odonata._iter_observations(ZYGOPTERA, year=2018, api_url=inat.api_url, request_delay=0)) == []
 
 
 def test_iter_observations_rejects_other_taxa(inat):
     stray = json.loads(json.dumps(inat.observations[ZYGOPTERA][0]))
     stray["id"] = 2001102
     inat.observations[ANISOPTERA].append(stray)  # a damselfly in the dragonfly answer
-    found = [o["id"] for o in iter_observations(ANISOPTERA, api_url=inat.api_url, request_delay=0)]
+    found = [o["id"] for o in odonata._iter_observations(ANISOPTERA, api_url=inat.api_url, request_delay=0)]
     assert 2001102 not in found and 2001101 in found
 
 
 def test_requests_are_spaced_by_request_delay(inat):
     start = time.monotonic()
-    list(iter_observations(ANISOPTERA, api_url=inat.api_url, request_delay=0.15, per_page=2))
+    list(odonata._iter_observations(ANISOPTERA, api_url=inat.api_url, request_delay=0.15, per_page=2))
     assert len(inat.requests("/v1/observations")) == 6
     assert time.monotonic() - start >= 5 * 0.15
 
@@ -380,10 +369,10 @@ def test_taxa_are_looked_up_by_name(inat):
     throttle = odonata._Throttle(0)
     session = odonata._session(None)
     # The answer for "Anisoptera" also holds a plant genus and a family whose name starts alike.
-    assert odonata.resolve_taxon_id(
+    assert odonata._resolve_taxon_id(
         "Anisoptera", api_url=inat.api_url, session=session, throttle=throttle
     ) == (ANISOPTERA)
-    assert odonata.resolve_taxon_id(
+    assert odonata._resolve_taxon_id(
         "Zygoptera", api_url=inat.api_url, session=session, throttle=throttle
     ) == (ZYGOPTERA)
 
@@ -395,26 +384,26 @@ def test_taxa_are_looked_up_by_name(inat):
 
 def oldest_first(world: dict[int, list[dict]], taxon: int, n: int) -> list[dict]:
     """What the first builder took: the first ``n`` usable observations by id."""
-    return sorted((o for o in world[taxon] if photo_record(o)), key=lambda o: o["id"])[:n]
+    return sorted((o for o in world[taxon] if odonata._photo_record(o)), key=lambda o: o["id"])[:n]
 
 
 def test_the_world_is_one_where_the_oldest_observations_mislead(world):
     """The generated world shows the problem: the oldest 48 come from few years and few observers."""
     oldest = oldest_first(world, ANISOPTERA, 48)
     assert len({o["observed_on"][:4] for o in oldest}) <= 2
-    assert max(Counter(observer_of(o) for o in oldest).values()) >= 8
-    assert len({observer_of(o) for o in world[ANISOPTERA]}) > 50
+    assert max(Counter(odonata._observer_of(o) for o in oldest).values()) >= 8
+    assert len({odonata._observer_of(o) for o in world[ANISOPTERA]}) > 50
 
 
 def sample(inat: FakeINat, n: int = 48, taxon: int = ANISOPTERA, **kwargs) -> list[dict]:
     options = {"years": WORLD_YEARS, "windows_per_year": 4, "max_per_observer": 3}
-    return sample_observations(taxon, n, api_url=inat.api_url, request_delay=0, **{**options, **kwargs})
+    return odonata._sample_observations(taxon, n, api_url=inat.api_url, request_delay=0, **{**options, **kwargs})
 
 
 def test_sample_spreads_over_years_and_observers(world_inat, world):
     found = sample(world_inat)
     assert len(found) == len({o["id"] for o in found}) == 48
-    per_observer = Counter(observer_of(o) for o in found)
+    per_observer = Counter(odonata._observer_of(o) for o in found)
     assert max(per_observer.values()) <= 3 and len(per_observer) >= 16
     per_year = Counter(o["observed_on"][:4] for o in found)
     assert sorted(per_year) == [str(y) for y in range(WORLD_YEARS[0], WORLD_YEARS[1] + 1)]
@@ -432,10 +421,10 @@ def test_sample_passes_on_the_share_of_short_windows(world_inat):
 
 
 def test_sample_returns_fewer_when_the_cap_runs_dry(world_inat, world):
-    available = {observer_of(o) for o in world[ZYGOPTERA] if o["observed_on"].startswith("2015")}
+    available = {odonata._observer_of(o) for o in world[ZYGOPTERA] if o["observed_on"].startswith("2015")}
     found = sample(world_inat, n=1000, taxon=ZYGOPTERA, years=(2015, 2015), max_per_observer=1)
     assert len(found) == len(available)  # one per observer, every observer of 2015
-    assert max(Counter(observer_of(o) for o in found).values()) == 1
+    assert max(Counter(odonata._observer_of(o) for o in found).values()) == 1
 
 
 def test_sample_is_deterministic(world_inat):
@@ -472,9 +461,9 @@ def split_counts(records: list[dict], label: str) -> tuple[int, ...]:
 @pytest.mark.parametrize("fractions", [(0.7, 0.15, 0.15), (0.7125, 0.0375, 0.25)])
 def test_assign_splits_keeps_each_observer_in_one_split(fractions):
     records = observer_records()
-    split = assign_splits(records, fractions, seed=1)
+    split = odonata._assign_splits(records, fractions, seed=1)
     assert sorted(r["observation_id"] for r in split) == sorted(r["observation_id"] for r in records)
-    assert observers_in_several_splits(split) == {}
+    assert odonata._observers_in_several_splits(split) == {}
     for label in ("a", "b"):
         n = sum(r["label"] == label for r in records)
         target = odonata._split_counts(n, fractions)
@@ -484,9 +473,9 @@ def test_assign_splits_keeps_each_observer_in_one_split(fractions):
 
 def test_assign_splits_is_deterministic_for_a_seed():
     records = observer_records()
-    first = {r["observation_id"]: r["split"] for r in assign_splits(records, SPLITS, seed=3)}
-    again = {r["observation_id"]: r["split"] for r in assign_splits(list(reversed(records)), SPLITS, seed=3)}
-    other = {r["observation_id"]: r["split"] for r in assign_splits(records, SPLITS, seed=4)}
+    first = {r["observation_id"]: r["split"] for r in odonata._assign_splits(records, SPLITS, seed=3)}
+    again = {r["observation_id"]: r["split"] for r in odonata._assign_splits(list(reversed(records)), SPLITS, seed=3)}
+    other = {r["observation_id"]: r["split"] for r in odonata._assign_splits(records, SPLITS, seed=4)}
     assert first == again and first != other
     assert "split" not in records[0]  # the input is not modified
 
@@ -495,18 +484,18 @@ def test_assign_splits_without_observers_is_stratified_and_exact():
     records = [
         {"label": label, "observation_id": i, "photo_id": i} for label in ("a", "b") for i in range(1000)
     ]
-    first = assign_splits(records, (0.7, 0.15, 0.15), seed=3)
+    first = odonata._assign_splits(records, (0.7, 0.15, 0.15), seed=3)
     for label in ("a", "b"):
         assert split_counts(first, label) == (700, 150, 150)
-    six = assign_splits(records[:6], (0.7, 0.15, 0.15), seed=0)
+    six = odonata._assign_splits(records[:6], (0.7, 0.15, 0.15), seed=0)
     assert sorted(r["split"] for r in six) == ["test", "train", "train", "train", "train", "validation"]
 
 
 def test_assign_splits_divides_an_observer_too_big_to_place():
     records = observer_records(n_observers=100)
     big = [{"label": "a", "observation_id": 10_000 + i, "photo_id": 10_000 + i, "user_id": 999} for i in range(600)]
-    split = assign_splits(records + big, SPLITS, seed=0)
-    assert list(observers_in_several_splits(split)) == ["user:999"]  # only the one that does not fit
+    split = odonata._assign_splits(records + big, SPLITS, seed=0)
+    assert list(odonata._observers_in_several_splits(split)) == ["user:999"]  # only the one that does not fit
     n = sum(r["label"] == "a" for r in records + big)
     target = odonata._split_counts(n, SPLITS)
     assert all(abs(g - w) <= max(2, 0.02 * w) for g, w in zip(split_counts(split, "a"), target, strict=True))
@@ -515,13 +504,13 @@ def test_assign_splits_divides_an_observer_too_big_to_place():
 @pytest.mark.parametrize("fractions", [(0.5, 0.5), (0.8, 0.3, 0.1), (1.2, -0.1, -0.1)])
 def test_assign_splits_rejects_bad_fractions(fractions):
     with pytest.raises(ValueError, match="add up to 1"):
-        assign_splits([], fractions, seed=0)
+        odonata._assign_splits([], fractions, seed=0)
 
 
 def test_an_empty_split_stays_empty():
-    split = assign_splits(observer_records(), (0.8, 0.0, 0.2), seed=0)
+    split = odonata._assign_splits(observer_records(), (0.8, 0.0, 0.2), seed=0)
     assert not [r for r in split if r["split"] == "validation"]
-    assert observers_in_several_splits(split) == {}
+    assert odonata._observers_in_several_splits(split) == {}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -603,7 +592,7 @@ def first_builder_plan(world: dict[int, list[dict]], root: str, n: int = 12) -> 
     records = []
     for label, taxon in (("damselflies", ZYGOPTERA), ("dragonflies", ANISOPTERA)):
         for i, obs in enumerate(oldest_first(world, taxon, n)):
-            record = photo_record(obs)
+            record = odonata._photo_record(obs)
             del record["user_id"], record["observed_on"]
             record["photo_url"] = record["photo_url"].replace(PHOTO_HOSTS[0], root)
             records.append({**record, "label": label, "split": ("train", "train", "validation", "test")[i % 4]})
@@ -635,12 +624,12 @@ def test_a_partial_first_builder_folder_is_planned_again(world_inat, world, tmp_
     found = re.search(r"(\d+) stay where they are, (\d+) were moved", str(record[0].message))
     reused_count = int(found.group(1)) + int(found.group(2))
     plan = json.loads((dest / ".plan.json").read_text())
-    assert plan["settings"]["version"] == odonata.PLAN_VERSION
+    assert plan["settings"]["version"] == odonata._PLAN_VERSION
     planned = {odonata._relative_file(r) for r in plan["records"]}
     ours = {p.relative_to(dest).as_posix() for p in image_files(dest)} - {"train/dragonflies/my_photo.jpg"}
     assert ours == planned  # no photo of the old plan is left where the new one does not want it
     assert (dest / "notes.txt").read_text() == "mine" and (dest / "train" / "dragonflies" / "my_photo.jpg").exists()
-    assert observers_in_several_splits(plan["records"]) == {}
+    assert odonata._observers_in_several_splits(plan["records"]) == {}
     reused = {r["photo_id"] for r in old["records"][:20]} & {r["photo_id"] for r in plan["records"]}
     assert reused_count == len(reused) > 0  # the world's oldest observations include some the new plan keeps
     asked = {int(r.path.split("/")[2]) for r in world_inat.requests("/photos/")}
@@ -655,7 +644,7 @@ def test_a_complete_first_builder_folder_is_planned_again(world_inat, world, tmp
     with pytest.warns(DataWarning, match="older version"):
         build_world(world_inat, dest)
     manifest = json.loads((dest / "dataset.json").read_text())
-    assert manifest["settings"]["version"] == odonata.PLAN_VERSION and manifest["divided_observers"] == {}
+    assert manifest["settings"]["version"] == odonata._PLAN_VERSION and manifest["divided_observers"] == {}
     assert sum(len(list((dest / s / c).iterdir())) for s in ("train", "validation", "test")
                for c in ("damselflies", "dragonflies")) == 96
 
@@ -699,7 +688,7 @@ def test_layout_and_counts(built):
         for label, count in per_class.items():
             assert count == len(list((built / split / label).iterdir()))
     plan = json.loads((built / ".plan.json").read_text())
-    assert observers_in_several_splits(plan["records"]) == {}
+    assert odonata._observers_in_several_splits(plan["records"]) == {}
     for label in ("damselflies", "dragonflies"):
         assert sum(r["label"] == label for r in plan["records"]) == N
         assert sum(counts[s][label] for s in counts) == N - 1
@@ -711,7 +700,7 @@ def test_layout_and_counts(built):
 def test_attribution_csv(built):
     rows = attribution(built)
     with (built / "attribution.csv").open(newline="", encoding="utf-8") as f:
-        assert tuple(csv.DictReader(f).fieldnames) == ATTRIBUTION_COLUMNS
+        assert tuple(csv.DictReader(f).fieldnames) == odonata._ATTRIBUTION_COLUMNS
     assert sorted(row["file"] for row in rows) == sorted(
         p.relative_to(built).as_posix() for p in image_files(built)
     )
@@ -719,7 +708,7 @@ def test_attribution_csv(built):
         split, label, name = row["file"].split("/")
         assert (split, label) == (row["split"], row["label"])
         assert name == f"{row['observation_id']}_{row['photo_id']}.jpg"
-        assert row["license_code"] in LICENSES
+        assert row["license_code"] in odonata._LICENSES
         assert row["attribution"] and row["user_login"] and row["taxon_name"]
         assert row["user_id"].isdigit() and re.fullmatch(r"2019-06-\d\d", row["observed_on"])
         assert row["observation_url"] == f"https://www.inaturalist.org/observations/{row['observation_id']}"
@@ -894,7 +883,7 @@ def test_get_builds_each_profile_into_its_own_folder(monkeypatch, tmp_path):
     calls = []
     monkeypatch.setattr(odonata, "build_odonata", lambda dest, **kw: calls.append((dest, kw)) or dest)
     assert odonata.get("full") == tmp_path / "odonata-full"
-    assert calls[-1][1]["images_per_class"] == odonata.ARTICLE_IMAGES
+    assert calls[-1][1]["images_per_class"] == odonata._ARTICLE_IMAGES
     assert odonata.get("quick", progress=False) == tmp_path / "odonata"
     assert calls[-1][1] == {"images_per_class": 1000, "splits": (0.7, 0.15, 0.15), "windows_per_year": 4,
                             "max_per_observer": 5, "progress": False}
@@ -926,7 +915,7 @@ def test_mirror_split_leak_and_determinism():
     again = odonata.mirror_split(labels, ("a", "b"), seed=1, test_share=0.5)
     assert np.array_equal(split.test, again.test) and np.array_equal(split.train, again.train)
     assert (np.diff(split.test[:, 0]) >= 0).all()  # test rows in photo order
-    hand = odonata.MirrorSplit(train=np.array([[0, 0], [1, 1]]), test=np.array([[0, 1], [1, 1], [2, 0]]),
+    hand = odonata._MirrorSplit(train=np.array([[0, 0], [1, 1]]), test=np.array([[0, 1], [1, 1], [2, 0]]),
                                labels=np.array([0, 1, 1]))
     assert hand.test_leaked.tolist() == [True, False, False]
 

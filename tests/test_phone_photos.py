@@ -29,7 +29,7 @@ def opened(folder, name):
 def test_every_file_is_written_with_the_hidden_ones_and_a_marker(folder):
     written = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
     expected = [p.path for p in phone_photos.PHOTOS if p.kind != "AVIF" or phone_photos.avif_supported()]
-    assert written == sorted([*expected, *phone_photos.HIDDEN])
+    assert written == sorted([*expected, *phone_photos._HIDDEN])
     assert is_sample(folder) and json.loads((folder.parent / MARKER).read_text())["files"] == expected
     assert {p.name.split(".")[-1] for p in folder.rglob("*")} >= {"JPG", "JPEG", "jpg", "png", "Png", "webp", "HEIC"}
 
@@ -89,9 +89,9 @@ def test_the_display_p3_photo_carries_a_real_display_p3_profile(folder):
 
 
 def test_scenes_mark_their_top_left_corner_and_cutouts_show_on_white():
-    scene = phone_photos.scene(0)
+    scene = phone_photos._scene(0)
     assert tuple(scene[2, 2]) == phone_photos.MARKER_RED and tuple(scene[48, 64]) == phone_photos.SHAPE_YELLOW
     assert tuple(scene[-2, -2]) != phone_photos.MARKER_RED
-    np.testing.assert_array_equal(phone_photos.scene(1), phone_photos.scene(1))
+    np.testing.assert_array_equal(phone_photos._scene(1), phone_photos._scene(1))
     view = phone_photos.expected_view(phone_photos.photo("cutout_0018.Png"))
     assert tuple(view[-2, -2]) == (255, 255, 255) and tuple(view[2, 2]) == phone_photos.MARKER_RED

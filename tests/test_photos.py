@@ -37,7 +37,7 @@ ROUTES = {
 
 def encoded(kind: str) -> bytes:
     item = next(p for p in phone_photos.PHOTOS if p.kind == kind)
-    data = phone_photos.encode(item)
+    data = phone_photos._encode(item)
     if data is None:
         pytest.skip(f"this Pillow cannot write {kind}")
     return data
@@ -71,7 +71,7 @@ def test_an_srgb_profile_keeps_a_jpeg_on_tensorflow():
     from PIL import ImageCms
 
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    data = image_bytes(Image.fromarray(phone_photos.scene(0)), "JPEG", icc_profile=srgb, quality=95)
+    data = image_bytes(Image.fromarray(phone_photos._scene(0)), "JPEG", icc_profile=srgb, quality=95)
     assert int(photos.route(tf.constant(data))) == photos.SRGB_JPEG
     np.testing.assert_array_equal(decode(data), np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
 
@@ -80,10 +80,10 @@ def test_an_srgb_profile_keeps_a_jpeg_on_tensorflow():
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_exif_orientation_is_read_in_either_byte_order(order, orientation):
     """Pillow writes EXIF in Motorola order; many cameras write Intel order: both must be turned upright."""
-    scene = phone_photos.scene(0)
+    scene = phone_photos._scene(0)
     stored = Image.fromarray(scene)
     if orientation != 1:
-        stored = stored.transpose(phone_photos.STORED_AS[orientation])
+        stored = stored.transpose(phone_photos._STORED_AS[orientation])
     pack = "<" if order == "II" else ">"
     tiff = (order.encode() + struct.pack(pack + "HI", 42, 8) + struct.pack(pack + "H", 1)
             + struct.pack(pack + "HHI", 0x0112, 3, 1) + struct.pack(pack + "H", orientation) + b"\0\0"
@@ -100,7 +100,7 @@ def test_exif_orientation_is_read_in_either_byte_order(order, orientation):
 
 def test_transparent_gif_lossless_webp_and_colour_key_png_show_on_white():
     """Every way a file can be transparent, besides the generator's RGBA and palette PNGs."""
-    rgba = phone_photos.cutout(1)
+    rgba = phone_photos._cutout(1)
     expected = phone_photos.expected_view(phone_photos.photo("cutout_0018.Png"))
     image = Image.fromarray(rgba, "RGBA")
     palette = image.convert("RGB").quantize(colors=4)
@@ -120,14 +120,14 @@ def test_transparent_gif_lossless_webp_and_colour_key_png_show_on_white():
 
 
 def test_a_png_with_a_display_p3_profile_is_converted():
-    p3 = phone_photos.display_p3_profile()
+    p3 = phone_photos._display_p3_profile()
     from PIL import ImageCms
 
-    wide = ImageCms.profileToProfile(Image.fromarray(phone_photos.scene(0)), ImageCms.createProfile("sRGB"),
+    wide = ImageCms.profileToProfile(Image.fromarray(phone_photos._scene(0)), ImageCms.createProfile("sRGB"),
                                      ImageCms.ImageCmsProfile(io.BytesIO(p3)), outputMode="RGB")
     data = image_bytes(wide, "PNG", icc_profile=p3)
     assert int(photos.route(tf.constant(data))) == photos.PILLOW
-    assert np.abs(decode(data).astype(int) - phone_photos.scene(0)).max() <= 2
+    assert np.abs(decode(data).astype(int) - phone_photos._scene(0)).max() <= 2
 
 
 def test_sixteen_bit_gray_keeps_its_high_byte_where_pillow_convert_clips():
@@ -136,7 +136,7 @@ def test_sixteen_bit_gray_keeps_its_high_byte_where_pillow_convert_clips():
     image = Image.fromarray(values)
     assert image.mode == "I;16"
     assert (np.asarray(image.convert("RGB"))[..., 0] == 255).mean() > 0.9  # the trap
-    out = photos.viewer_rgb(image)
+    out = photos._viewer_rgb(image)
     np.testing.assert_array_equal(out[..., 0], (values >> 8).astype(np.uint8))
 
 
@@ -168,13 +168,13 @@ def test_heic_without_pillow_heif_says_what_to_do():
 def test_heic_is_read_with_pillow_heif():
     pytest.importorskip("pillow_heif")
     image = decode(encoded("HEIC"))
-    assert np.abs(image.astype(int) - phone_photos.scene(1)).mean() < 4
+    assert np.abs(image.astype(int) - phone_photos._scene(1)).mean() < 4
 
 
 def test_unreadable_files_name_themselves_and_the_fix():
     avif = b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf" + bytes(40)
     assert photos.container_kind(avif) == "AVIF"
-    assert "pip install -U pillow" in photos.unreadable_message("x.avif", avif)
+    assert "pip install -U pillow" in photos._unreadable_message("x.avif", avif)
     apple_double = (b"\x00\x05\x16\x07" + bytes(60)) * 4
     with pytest.raises(photos.PhotoError, match=r"\._IMG_0001\.JPG is not an image TensorFlow or Pillow can read"):
         decode(apple_double, "._IMG_0001.JPG")
@@ -189,12 +189,12 @@ def test_base64_search_finds_bytes_at_every_offset_and_only_them():
         for before in range(4):
             context = bytes(rng.randrange(256) for _ in range(before)), bytes(rng.randrange(256) for _ in range(5))
             text = base64.urlsafe_b64encode(context[0] + pattern + context[1]).decode().rstrip("=")
-            assert re.search(photos.base64_regex(pattern), text), (pattern, before)
+            assert re.search(photos._base64_regex(pattern), text), (pattern, before)
             changed = bytearray(pattern)
             changed[rng.randrange(len(pattern))] ^= 1 << rng.randrange(8)
             other = base64.urlsafe_b64encode(context[0] + bytes(changed) + context[1]).decode().rstrip("=")
-            assert not re.search(photos.base64_regex(pattern), other), (pattern, before)
-    masked = photos.contains_regex((b"\x21\xf9\x04\x01", b"\xff\xff\xff\x01"))
+            assert not re.search(photos._base64_regex(pattern), other), (pattern, before)
+    masked = photos._contains_regex((b"\x21\xf9\x04\x01", b"\xff\xff\xff\x01"))
     for flags, transparent in ((0x01, True), (0x05, True), (0x04, False), (0x00, False)):
         text = tf.io.encode_base64(tf.constant(b"GIF89a" + b"\x21\xf9\x04" + bytes([flags]) + bytes(8)))
         assert bool(tf.strings.regex_full_match(text, masked)) == transparent, flags

@@ -51,15 +51,15 @@ def clean_tmp(tmp_path, monkeypatch) -> Path:
 
 
 def test_is_url():
-    assert predict.is_url("https://example.org/a.jpg") and predict.is_url("HTTP://example.org/a.jpg")
-    assert not predict.is_url("/data/a.jpg") and not predict.is_url(Path("a.jpg"))
-    assert not predict.is_url("C:\\photos\\a.jpg")
+    assert predict._is_url("https://example.org/a.jpg") and predict._is_url("HTTP://example.org/a.jpg")
+    assert not predict._is_url("/data/a.jpg") and not predict._is_url(Path("a.jpg"))
+    assert not predict._is_url("C:\\photos\\a.jpg")
 
 
 def test_predict_from_a_path(model, red_file, tmp_path):
     label, p = predict.predict_image(model, red_file, CLASSES, image_size=8)
     assert label == "red" and 0.9 < p <= 1.0
-    expected = np.asarray(model.predict(predict.load_image(red_file, 8)[None], verbose=0))[0]
+    expected = np.asarray(model.predict(predict._load_image(red_file, 8)[None], verbose=0))[0]
     assert p == pytest.approx(float(expected.max()), rel=1e-5)
     blue = tmp_path / "blue.png"
     blue.write_bytes(image_bytes((10, 20, 240), fmt="PNG"))
@@ -69,7 +69,7 @@ def test_predict_from_a_path(model, red_file, tmp_path):
 def test_load_image_decodes_like_the_training_pipeline(red_file):
     from helpers.pipeline import decode_image
 
-    image = predict.load_image(red_file, (6, 10))
+    image = predict._load_image(red_file, (6, 10))
     assert image.shape == (6, 10, 3) and image.dtype == np.float32 and 0 <= image.min() <= image.max() <= 255
     np.testing.assert_array_equal(image, decode_image(str(red_file), (6, 10)).numpy().astype("float32"))
 
@@ -137,8 +137,8 @@ def test_a_stalled_server_times_out(model, httpserver, red_file):
 def test_download_refuses_huge_files(httpserver, tmp_path):
     httpserver.expect_request("/big.jpg").respond_with_data(b"x" * 5000)
     with pytest.raises(predict.ImageDownloadError, match="larger than"):
-        predict.download_image(httpserver.url_for("/big.jpg"), tmp_path / "big.jpg", max_bytes=1000)
-    assert predict.download_image(httpserver.url_for("/big.jpg"), tmp_path / "ok.jpg").stat().st_size == 5000
+        predict._download_image(httpserver.url_for("/big.jpg"), tmp_path / "big.jpg", max_bytes=1000)
+    assert predict._download_image(httpserver.url_for("/big.jpg"), tmp_path / "ok.jpg").stat().st_size == 5000
 
 
 def test_a_sigmoid_model_is_read_as_the_probability_of_class_1(red_file):
@@ -170,7 +170,7 @@ def test_a_phone_photo_reaches_the_model_as_a_viewer_shows_it(phone_folder, name
     from helpers.pipeline import decode_image
 
     item = phone_photos.photo(name)
-    image = predict.load_image(phone_folder / name, item.size)
+    image = predict._load_image(phone_folder / name, item.size)
     np.testing.assert_array_equal(image, decode_image(str(phone_folder / name), item.size).numpy())  # as trained
     assert np.abs(image - phone_photos.expected_view(item)).mean() < 4
 

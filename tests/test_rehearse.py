@@ -21,9 +21,9 @@ spec.loader.exec_module(rehearse)
 def test_full_size_copies_have_the_real_training_count(name):
     counts = rehearse.full_size_counts(name, "full")
     k = budget.classes(name, "smoke")
-    real = budget._catalogue_split(catalog.info(name).sizes, "train")
+    real = budget.catalogue_split(catalog.info(name).sizes, "train")
     assert abs(counts["images_per_class"] * k - real) <= k  # the real count, spread over the sample's classes
-    assert counts["held_per_class"] * k >= budget._catalogue_split(catalog.info(name).sizes, "test") - k
+    assert counts["held_per_class"] * k >= budget.catalogue_split(catalog.info(name).sizes, "test") - k
 
 
 def test_odonata_copies_follow_each_profiles_build():

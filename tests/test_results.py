@@ -18,7 +18,7 @@ def test_save_writes_the_required_fields(tmp_path):
                         train_seconds=3.14159, sample=True, article_accuracy=0.7833)
     record = json.loads(path.read_text())
     assert path.name == "02_cnn.json"
-    for key in results.REQUIRED:
+    for key in results._REQUIRED:
         assert key in record
     assert record["metrics"] == {"accuracy": 0.5, "roc_auc": None}
     assert record["train_seconds"] == 3.1 and record["sample"] is True
@@ -39,7 +39,7 @@ def test_save_stamps_each_record_with_the_utc_second_it_was_written(tmp_path):
 
 
 def test_written_at_is_not_required_so_older_records_still_collect(tmp_path):
-    assert "written_at" not in results.REQUIRED
+    assert "written_at" not in results._REQUIRED
     path = results.save(tmp_path, "old", runtime=RT, dataset="d", model="m", metrics={}, train_seconds=0, sample=True)
     record = json.loads(path.read_text())
     del record["written_at"]

@@ -1,5 +1,11 @@
 from __future__ import annotations
 
+import io
+import os
+import subprocess
+import sys
+from types import SimpleNamespace
+
 import keras
 import numpy as np
 import pytest
@@ -23,6 +29,53 @@ def test_detect_environment(environ, modules, expected):
     assert runtime.detect_environment(environ, modules) == expected
 
 
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+COLAB = {"google.colab": object()}
+
+
+@pytest.mark.parametrize(
+    ("environ", "modules", "stream", "expected"),
+    [
+        ({}, {}, io.StringIO(), False),  # a kernel no front end started (papermill, nbclient), output to a file
+        ({}, {}, _Terminal(), True),  # a terminal
+        ({"JPY_SESSION_NAME": "/home/me/01.ipynb"}, {}, io.StringIO(), True),  # JupyterLab, Notebook 7
+        ({}, COLAB, io.StringIO(), True),
+        ({"KAGGLE_KERNEL_RUN_TYPE": "Interactive"}, {}, io.StringIO(), True),
+        ({"KAGGLE_KERNEL_RUN_TYPE": "Batch"}, {}, _Terminal(), False),  # Kaggle's "Save & Run All"
+        ({"JPY_SESSION_NAME": "x", "COURSE_BATCH": "1"}, {}, _Terminal(), False),  # the course's run and test
+        ({"CI": "true"}, COLAB, _Terminal(), False),
+        ({"COURSE_INTERACTIVE": "1", "CI": "true"}, {}, io.StringIO(), True),  # forced either way
+        ({"COURSE_INTERACTIVE": "0", "JPY_SESSION_NAME": "x"}, COLAB, _Terminal(), False),
+    ],
+)
+def test_someone_watching(environ, modules, stream, expected):
+    assert runtime.someone_watching(environ, modules, stream) is expected
+
+
+@pytest.mark.parametrize(("environ", "modules"), [
+    ({}, {}), ({}, COLAB), ({"KAGGLE_KERNEL_RUN_TYPE": "Batch"}, {}), ({"CI": "1"}, {}), ({"CI": "1"}, COLAB),
+])
+def test_the_set_up_cells_platform_test_agrees_with_detect_environment(environ, modules):
+    names = {"os": SimpleNamespace(environ=environ), "sys": SimpleNamespace(modules=modules)}
+    hosted = eval(runtime.HOSTED_TEST, names)
+    assert hosted == (runtime.detect_environment(environ, modules) in ("colab", "kaggle"))
+
+
+def test_import_leaves_tensorflow_unimported_and_setup_quiets_it():
+    code = ("import os, sys; import helpers.runtime as r; assert 'tensorflow' not in sys.modules; "
+            "assert 'TF_CPP_MIN_LOG_LEVEL' not in os.environ; r.setup('smoke', verbose=False); "
+            "print(os.environ['TF_CPP_MIN_LOG_LEVEL'], os.environ['TF_ENABLE_ONEDNN_OPTS'])")
+    env = {k: v for k, v in os.environ.items() if k not in runtime.QUIET_TENSORFLOW}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["3", "0"]
+    assert "oneDNN custom operations" not in done.stderr  # set before TensorFlow's import: it listened
+
+
 def test_device_name():
     assert runtime.device_name(()).startswith("CPU (")
     assert runtime.device_name(("Tesla T4",)) == "Tesla T4"
@@ -31,14 +84,14 @@ def test_device_name():
 
 @pytest.mark.parametrize("env", ["colab", "kaggle", "local", "ci"])
 def test_no_gpu_advice_only_for_gpu_profiles(env):
-    assert runtime.no_gpu_advice(env, "smoke") is None
-    advice = runtime.no_gpu_advice(env, "quick")
+    assert runtime._no_gpu_advice(env, "smoke") is None
+    advice = runtime._no_gpu_advice(env, "quick")
     assert advice and "GPU" in advice
 
 
 def test_colab_advice_names_the_menu():
-    assert "Change runtime type" in runtime.no_gpu_advice("colab", "full")
-    assert "Accelerator" in runtime.no_gpu_advice("kaggle", "full")
+    assert "Change runtime type" in runtime._no_gpu_advice("colab", "full")
+    assert "Accelerator" in runtime._no_gpu_advice("kaggle", "full")
 
 
 def test_setup_rejects_unknown_profile():
@@ -92,7 +145,7 @@ def test_course_models_train_in_mixed_precision_with_float32_outputs(restore_pol
     and compile() adds loss scaling: one epoch gives a finite loss."""
     from helpers import models
 
-    assert runtime.set_precision(True) == "mixed_float16"
+    assert runtime._set_precision(True) == "mixed_float16"
     model = models.scratch_cnn((16, 16, 3), 3, filters=(4,), dense=(8,))
     conv = model.get_layer("block1_conv1")
     assert conv.compute_dtype == "float16" and conv.kernel.dtype == "float32"
@@ -103,15 +156,15 @@ def test_course_models_train_in_mixed_precision_with_float32_outputs(restore_pol
     history = model.fit(x, y, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
     assert model.predict(x, verbose=0).dtype == np.float32
-    assert runtime.set_precision(False) == "float32"
+    assert runtime._set_precision(False) == "float32"
     assert models.scratch_cnn((16, 16, 3), 3, filters=(4,), dense=(8,)).get_layer("block1_conv1").compute_dtype \
         == "float32"
 
 
 def test_one_device_keeps_the_default_strategy():
-    assert runtime.use_strategy(None) is None
-    assert runtime.use_strategy(["/gpu:0"]) is None
-    assert runtime.use_strategy(["/gpu:0", "/gpu:1"], environ={"COURSE_STRATEGY": "none"}) is None
+    assert runtime._use_strategy(None) is None
+    assert runtime._use_strategy(["/gpu:0"]) is None
+    assert runtime._use_strategy(["/gpu:0", "/gpu:1"], environ={"COURSE_STRATEGY": "none"}) is None
 
 
 def test_splitting_the_cpu_too_late_says_what_to_do():
@@ -119,13 +172,13 @@ def test_splitting_the_cpu_too_late_says_what_to_do():
 
     tf.constant(1.0) + 1  # TensorFlow has run an operation: devices are fixed now
     with pytest.raises(RuntimeError, match="restart the kernel"):
-        runtime.strategy_devices((), {"COURSE_STRATEGY": "cpu:3"})
-    assert runtime.strategy_devices(("T4", "T4"), {}) == ["/gpu:0", "/gpu:1"]
+        runtime._strategy_devices((), {"COURSE_STRATEGY": "cpu:3"})
+    assert runtime._strategy_devices(("T4", "T4"), {}) == ["/gpu:0", "/gpu:1"]
 
 
 def test_xla_rule_in_words():
-    assert runtime.xla_rule(()) == "off (CPU)"
-    assert runtime.xla_rule(("Tesla T4",)).startswith("auto")
+    assert runtime._xla_rule(()) == "off (CPU)"
+    assert runtime._xla_rule(("Tesla T4",)).startswith("auto")
 
 
 def test_setup_reports_precision_and_xla(capsys):
@@ -144,7 +197,7 @@ assert rt.replicas == 2 and rt.strategy == "MirroredStrategy over 2 CPU devices"
 assert rt.precision == "float32"
 strategy = tf.distribute.get_strategy()
 assert strategy.num_replicas_in_sync == 2
-assert runtime.use_strategy(["/cpu:0", "/cpu:1"]) is strategy  # re-running the set-up cell keeps it
+assert runtime._use_strategy(["/cpu:0", "/cpu:1"]) is strategy  # re-running the set-up cell keeps it
 x = np.random.default_rng(0).uniform(0, 255, (32, 16, 16, 3)).astype("float32")
 y = (np.arange(32) % 2).astype("int32")
 ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(8)
@@ -158,8 +211,8 @@ assert y_prob.shape == (32, 2) and (y_true == y).all()
 heat = explain.grad_cam(model, x[:2])
 assert heat.shape[0] == 2 and np.isfinite(heat).all()
 extractor = features.feature_extractor(model, "flatten")
-feats, labels = features.extract_features(extractor, ds)
-assert feats.shape[0] == 32 and (labels == y).all()
+feats = features.extract_features(extractor, {"test": ds})
+assert feats.x["test"].shape[0] == 32 and (feats.y["test"] == y).all()
 from helpers import export
 exported = export.export_model(model, "export", ["a", "b"], (16, 16))
 for path in (exported.keras, exported.saved_model, exported.tflite):
@@ -195,7 +248,7 @@ def test_fit_on_a_dataset_does_not_warn_about_shuffle_after_setup(recwarn):
 
     from helpers import runtime
 
-    runtime.quiet_dataset_shuffle_warning()
+    runtime._quiet_dataset_shuffle_warning()
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse")
     data = tf.data.Dataset.from_tensor_slices((np.zeros((4, 2), "float32"), np.zeros((4, 1), "float32"))).batch(2)

@@ -22,8 +22,8 @@ from layout_fixtures import batches, build_intel, data_warnings
 from PIL import Image
 
 from helpers import datasets
-from helpers.datasets import info, is_sample, make_sample, samples
-from helpers.datasets.catalog import FRUITS360_FRAME, fruits360_series
+from helpers.datasets import catalog, info, is_sample, make_sample, samples
+from helpers.datasets.catalog import fruits360_series
 
 NAMES = ("intel", "food5k", "fruits360", "mosquito", "odonata")
 N = 4  # training images per class: the smallest sample (held-out splits get max(4, N // 3) = 4)
@@ -123,7 +123,7 @@ def series_frames(folder):
     """``{series: {frame numbers}}`` of one class folder, read from the file names as chapter 07 reads them."""
     found = {}
     for path in folder.iterdir():
-        frame = FRUITS360_FRAME.match(path.stem)
+        frame = catalog._FRUITS360_FRAME.match(path.stem)
         assert frame and frame.group("size") == "100", f"{path.name} is not named as Fruits-360 names its frames"
         found.setdefault(fruits360_series(path), set()).add(int(frame.group("frame")))
     return found
@@ -259,14 +259,14 @@ def test_a_fruits360_sample_of_the_older_generator_is_regenerated(tmp_path):
     version) must not be reused: chapter 07's grouped validation split would find one series per class."""
     dest = make_sample("fruits360", tmp_path / "f", images_per_class=N, seed=0)
     marker = json.loads((dest / samples.MARKER).read_text())
-    assert marker["generator"] == samples.GENERATOR_VERSION["fruits360"]
+    assert marker["generator"] == samples._GENERATOR_VERSION["fruits360"]
     del marker["generator"]
     (dest / samples.MARKER).write_text(json.dumps(marker))
     stale = dest / "fruits-360_100x100" / "fruits-360" / "Training" / "Banana" / "r0_0_100.jpg"  # the old naming
     stale.write_bytes(b"made by the older generator")
     assert make_sample("fruits360", dest, images_per_class=N, seed=0) == dest
     assert not stale.exists()
-    assert json.loads((dest / samples.MARKER).read_text())["generator"] == samples.GENERATOR_VERSION["fruits360"]
+    assert json.loads((dest / samples.MARKER).read_text())["generator"] == samples._GENERATOR_VERSION["fruits360"]
 
 
 def test_an_existing_empty_folder_is_filled(tmp_path):

@@ -17,11 +17,16 @@ def fit(model, ds, *, epochs, backup=None, callbacks=()):
     return SimpleNamespace(history=history, seconds=timer.seconds, epochs=timer.epochs)
 
 
-def test_fit_verbosity(monkeypatch):
-    monkeypatch.delenv("CI", raising=False)
-    monkeypatch.delenv("COURSE_BATCH", raising=False)
-    assert training.fit_verbosity() == 1
+def test_fit_verbosity_follows_the_runtimes_answer(monkeypatch):
+    monkeypatch.setattr(training, "someone_watching", lambda: True)
+    assert training.fit_verbosity() == 1  # a live progress bar
+    monkeypatch.setattr(training, "someone_watching", lambda: False)
+    assert training.fit_verbosity() == 2  # one line per epoch
+
+
+def test_fit_verbosity_is_one_line_per_epoch_in_batch_runs(monkeypatch):
     monkeypatch.setenv("COURSE_BATCH", "1")
+    monkeypatch.setenv("JPY_SESSION_NAME", "01.ipynb")
     assert training.fit_verbosity() == 2
 
 

@@ -1,4 +1,4 @@
-"""Tests for helpers.zoo: feature extraction, the shared head, rows, the table and the plot."""
+"""Tests for helpers.zoo: the backbone extractors, the recipe for one backbone, rows, the table and the plot."""
 
 from __future__ import annotations
 
@@ -15,20 +15,7 @@ matplotlib.use("Agg")
 
 from matplotlib.figure import Figure  # noqa: E402
 
-from helpers import datasets, evaluation, models, training, zoo  # noqa: E402
-
-
-def pooling_extractor(size: int = 8) -> keras.Model:
-    """A stand-in for a backbone: the mean colour of each image (3 features), no weights."""
-    inputs = keras.Input((size, size, 3))
-    return keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(inputs), name="mean_colour_features")
-
-
-def labelled_images(n: int, size: int = 8, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Images whose every pixel equals their label, so the mean-colour feature reveals the label."""
-    labels = np.random.default_rng(seed).integers(0, 3, n).astype("int32")
-    images = np.broadcast_to(labels[:, None, None, None], (n, size, size, 3)).astype("float32")
-    return images, labels
+from helpers import datasets, evaluation, features, models, training, zoo  # noqa: E402
 
 
 def row(name="A", val=0.9, val_loss=0.3, test=0.8, params=1_000_000, ips=100.0, in_article=True) -> zoo.ZooRow:
@@ -39,12 +26,12 @@ def row(name="A", val=0.9, val_loss=0.3, test=0.8, params=1_000_000, ips=100.0, 
 
 
 def test_registry_names():
-    assert len(zoo.ARTICLE_BACKBONES) == 13 and "ResNet101V2" in zoo.ARTICLE_BACKBONES
-    assert zoo.ARTICLE_NOT_TRAINED == ("NASNetLarge",) and len(zoo.ARTICLE_TRAINED) == 12
-    assert zoo.ADDED_BACKBONES == ("ResNet50", "NASNetMobile", "EfficientNetB0", "EfficientNetV2B0", "ConvNeXtTiny")
+    assert len(zoo._ARTICLE_BACKBONES) == 13 and "ResNet101V2" in zoo._ARTICLE_BACKBONES
+    assert set(zoo._ARTICLE_BACKBONES) - set(zoo._ARTICLE_TRAINED) == {"NASNetLarge"}
+    assert len(zoo._ARTICLE_TRAINED) == 12
+    added = tuple(b for b in models.BACKBONES if b not in zoo._ARTICLE_BACKBONES)
+    assert added == ("ResNet50", "NASNetMobile", "EfficientNetB0", "EfficientNetV2B0", "ConvNeXtTiny")
     assert len(models.BACKBONES) == 13 + 5
-    for name in zoo.ARTICLE_BACKBONES:
-        assert name in models.BACKBONES
     assert [zoo.article_status(n) for n in ("VGG16", "NASNetLarge", "ConvNeXtTiny")] == [
         "trained", "listed, not trained", "no (course)"]
     assert zoo.input_size("Xception") == 299 and zoo.input_size("NASNetLarge") == 331
@@ -53,21 +40,21 @@ def test_registry_names():
         zoo.input_size("AlexNet")
 
 
-def test_feature_extractor_is_frozen_and_pooled():
-    extractor = zoo.feature_extractor("MobileNetV2", image_size=32, weights=None)
+def test_backbone_extractor_is_frozen_and_pooled():
+    extractor = zoo.backbone_extractor("MobileNetV2", image_size=32, weights=None)
     assert extractor.input_shape == (None, 32, 32, 3)
     assert extractor.output_shape == (None, 1280)
     counts = models.count_params(extractor)
     assert counts["trainable"] == 0 and counts["total"] > 2_000_000
     assert any(isinstance(layer, models.BackbonePreprocess) for layer in extractor.layers)
-    article = zoo.feature_extractor("MobileNetV2", image_size=32, weights=None, preprocess="divide_255")
+    article = zoo.backbone_extractor("MobileNetV2", image_size=32, weights=None, preprocess="divide_255")
     scale = article.get_layer("preprocess")
     assert isinstance(scale, keras.layers.Rescaling) and scale.scale == pytest.approx(1 / 255)
     assert not any(isinstance(layer, models.BackbonePreprocess) for layer in article.layers)
     assert article.output_shape == (None, 1280) and models.count_params(article)["trainable"] == 0
     assert zoo.preprocess_mode("MobileNetV2") == "tf" and zoo.preprocess_mode("VGG16", "divide_255") == "divide_255"
     with pytest.raises(ValueError, match="divide_255"):
-        zoo.feature_extractor("MobileNetV2", image_size=32, weights=None, preprocess="scale")
+        zoo.backbone_extractor("MobileNetV2", image_size=32, weights=None, preprocess="scale")
     zoo.free_memory()
 
 
@@ -101,36 +88,13 @@ def test_nasnetlarge_accepts_other_input_sizes_without_its_top():
 
 def test_heads():
     x = np.random.default_rng(0).normal(size=(20, 7)).astype("float32")
-    dense = zoo.new_head("dense", x, 3)
-    assert [type(layer).__name__ for layer in dense.layers] == ["Dense"]
+    dense = zoo._new_head("dense", x, 3)
+    assert [type(layer).__name__ for layer in dense.layers] == ["InputLayer", "Dense"]
     assert models.count_params(dense)["trainable"] == 7 * 3 + 3
-    assert "centre_scale" in [layer.name for layer in zoo.new_head("course", x, 3).layers]
+    course = zoo._new_head("course", x, 3)
+    assert [layer.name for layer in course.layers] == ["features", "centre_scale", "head_dropout", "predictions"]
     with pytest.raises(ValueError, match="course"):
-        zoo.new_head("mlp", x, 3)
-
-
-def test_extract_features_keeps_labels_aligned_even_when_shuffled():
-    images, labels = labelled_images(40)
-    ds = tf.data.Dataset.from_tensor_slices((images, labels))
-    splits = {"train": ds.shuffle(40, seed=1).batch(7), "val": ds.batch(16), "test": ds.take(9).batch(4)}
-    feats = zoo.extract_features(pooling_extractor(), splits)
-    for split in zoo.SPLITS:
-        np.testing.assert_allclose(feats.x[split][:, 0], feats.y[split])
-    assert sorted(feats.y["train"]) == sorted(labels)
-    assert feats.dim == 3 and feats.images == 40 + 40 + 9
-    assert set(feats.seconds) == set(zoo.SPLITS) and feats.images_per_second > 0
-    assert feats.image_size == 8 and feats.params == 0
-    with pytest.raises(ValueError, match="empty"):
-        zoo.extract_features(pooling_extractor(), {"train": ds.take(0).batch(4)})
-
-
-def test_features_dataset_batches_and_shuffles():
-    x = np.arange(20, dtype="float32").reshape(10, 2)
-    feats = zoo.Features({"train": x}, {"train": np.arange(10)})
-    batches = list(feats.dataset("train", 4))
-    assert [len(b[1]) for b in batches] == [4, 4, 2]
-    shuffled = np.concatenate([b[1] for b in feats.dataset("train", 4, shuffle=True, seed=3)])
-    assert sorted(shuffled) == list(range(10)) and list(shuffled) != list(range(10))
+        zoo._new_head("mlp", x, 3)
 
 
 def test_extraction_splits_read_files_in_order_at_the_requested_size(tmp_path):
@@ -143,37 +107,8 @@ def test_extraction_splits_read_files_in_order_at_the_requested_size(tmp_path):
         assert list(np.concatenate(labels)) == list(data.labels[split])
 
 
-def test_feature_head_scales_once_and_trains_only_the_last_layer():
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 3, 300)
-    x = (rng.normal(0, 1, (300, 10)) + 3 * np.eye(3)[y] @ rng.normal(0, 1, (3, 10))) * 1e-6  # tiny features
-    x[:, -1] = 5e-7  # constant in training
-    head = zoo.feature_head(x, 3)
-    scaled = np.asarray(head.get_layer("centre_scale")(x.astype("float32")))
-    np.testing.assert_allclose(scaled.mean(axis=0), 0, atol=1e-3)
-    assert abs(float((scaled**2).mean()) - 1) < 1e-2
-    odd = x[:1].copy()
-    odd[0, -1] = 1e-6  # the constant feature moves a little on an unseen image: it must stay small
-    assert abs(float(np.asarray(head.get_layer("centre_scale")(odd.astype("float32")))[0, -1])) < 10
-    assert models.count_params(head)["trainable"] == 10 * 3 + 3
-    zoo.compile_head(head, 1e-2)
-    head.fit(x.astype("float32"), y, epochs=30, batch_size=32, verbose=0)
-    assert head.evaluate(x.astype("float32"), y, verbose=0)[1] > 0.9
-
-
-def test_full_model_equals_head_on_cached_features():
-    images, labels = labelled_images(12)
-    extractor = pooling_extractor()
-    feats = zoo.extract_features(extractor, {"train": tf.data.Dataset.from_tensor_slices((images, labels)).batch(5)})
-    head = zoo.feature_head(feats.x["train"] + np.random.default_rng(0).normal(0, 0.1, (12, 3)), 3)
-    classifier = zoo.full_model(extractor, head)
-    assert classifier.name == "mean_colour_classifier"
-    np.testing.assert_allclose(classifier.predict(images, verbose=0), head.predict(feats.x["train"], verbose=0),
-                               rtol=1e-5, atol=1e-6)
-
-
 def test_make_row_reads_the_best_epoch():
-    feats = zoo.Features({"train": np.zeros((8, 4)), "val": np.zeros((2, 4)), "test": np.zeros((3, 4))},
+    feats = features.Features({"train": np.zeros((8, 4)), "val": np.zeros((2, 4)), "test": np.zeros((3, 4))},
                          {"train": np.zeros(8), "val": np.zeros(2), "test": np.zeros(3)},
                          {"train": 1.0, "val": 0.5, "test": 0.5}, image_size=96, params=1234)
     history = keras.callbacks.History()
@@ -194,7 +129,7 @@ def test_make_row_reads_the_best_epoch():
 
 def test_rows_keep_the_test_probabilities_for_the_gallery_but_not_in_the_results_file():
     """Chapter 06 shows the winner's most confidently wrong test images from its row's probabilities."""
-    feats = zoo.Features({"train": np.zeros((4, 2)), "val": np.zeros((2, 2)), "test": np.zeros((3, 2))},
+    feats = features.Features({"train": np.zeros((4, 2)), "val": np.zeros((2, 2)), "test": np.zeros((3, 2))},
                          {"train": np.zeros(4), "val": np.zeros(2), "test": np.zeros(3)}, {"train": 1.0})
     history = keras.callbacks.History()
     history.history = {"val_loss": [0.5], "val_accuracy": [0.5], "loss": [0.7]}
@@ -236,7 +171,7 @@ def test_run_backbone_on_the_sample(tmp_path):
 
 
 def small_extractor(name, *, image_size=None, weights=None, preprocess="family") -> keras.Model:
-    """A stand-in for zoo.feature_extractor: a tiny frozen random convolution, pooled (built in a blink)."""
+    """A stand-in for zoo.backbone_extractor: a tiny frozen random convolution, pooled (built in a blink)."""
     inputs = keras.Input((image_size, image_size, 3), name="image")
     x = keras.layers.Rescaling(1 / 255, name="preprocess")(inputs)
     x = keras.layers.Conv2D(8, 3, activation="relu", name="conv")(x)
@@ -248,17 +183,17 @@ def small_extractor(name, *, image_size=None, weights=None, preprocess="family")
 def test_run_backbone_equals_the_steps_chapter_06_writes_out(tmp_path, monkeypatch):
     """Chapter 06 trains its first backbone by hand (seed, extractor, predict per split, head, fit), then checks
     that run_backbone gives the same row; on a CPU with the same seed it must, to the last rounded digit."""
-    monkeypatch.setattr(zoo, "feature_extractor", small_extractor)
+    monkeypatch.setattr(zoo, "backbone_extractor", small_extractor)
     root = datasets.make_sample("intel", tmp_path / "intel", images_per_class=6)
     data = datasets.load("intel", root, image_size=(32, 32), batch_size=8, seed=0, cache=False)
     settings = dict(image_size=32, weights=None, epochs=3, batch_size=16, learning_rate=1e-2, patience=3,
                     restore_best_weights=True, preprocess="divide_255", head="course", seed=1)
     keras.utils.set_random_seed(1)
-    extractor = zoo.feature_extractor("MobileNetV2", image_size=32, weights=None, preprocess="divide_255")
+    extractor = zoo.backbone_extractor("MobileNetV2", image_size=32, weights=None, preprocess="divide_255")
     splits = zoo.extraction_splits(data, 32, 16)
     x = {split: extractor.predict(ds, verbose=0).astype("float32") for split, ds in splits.items()}
     y = {split: np.asarray(data.labels[split], dtype="int32") for split in splits}
-    feats = zoo.Features(x, y, {split: 1.0 for split in splits}, image_size=32, params=0)
+    feats = features.Features(x, y, {split: 1.0 for split in splits}, image_size=32, params=0)
     mean = x["train"].mean(axis=0, dtype="float64")
     spread = ((x["train"] - mean) ** 2).mean()
     head = keras.Sequential([

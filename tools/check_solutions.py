@@ -61,7 +61,7 @@ SOLUTION_HEADER = re.compile(r"# %% (answer_\d+)")
 CHECK_CALL = re.compile(r"(?<![\w.])check\(\s*[\"']([^\"']+)[\"']")
 
 
-#: What a self-check prints for an answer left as ``None`` (``helpers.exercises.check``).
+#: What a self-check prints for an answer left as ``None`` (``helpers.exercises.checker``).
 NOT_ANSWERED = "not answered yet"
 #: nbval's cell tag for "compare this cell's outputs" (the tag form of ``# NBVAL_CHECK_OUTPUT``).
 NBVAL_CHECK = "nbval-check-output"

@@ -62,8 +62,8 @@ def full_size_counts(name: str, profile: str, scale: float = 1.0) -> dict[str, i
         train, held = counts["train"], counts["test"]
     else:
         sizes = catalog.info(name).sizes
-        train = budget._catalogue_split(sizes, "train")
-        held = budget._catalogue_split(sizes, "val") or budget._catalogue_split(sizes, "test")
+        train = budget.catalogue_split(sizes, "train")
+        held = budget.catalogue_split(sizes, "val") or budget.catalogue_split(sizes, "test")
     return {"images_per_class": max(2, round(train * scale / k)), "held_per_class": max(2, round(held * scale / k))}
 
 

@@ -12,29 +12,29 @@ from . import key
 
 
 @key("01", "1")
-def output_height_valid_stride_2() -> int:
+def _output_height_valid_stride_2() -> int:
     return convolution.output_size(150, 3, 2, "valid")
 
 
 @key("01", "2")
-def conv_parameters_64_filters_on_32_channels() -> int:
+def _conv_parameters_64_filters_on_32_channels() -> int:
     layer = keras.layers.Conv2D(64, 3)
     layer.build((None, 75, 75, 32))
     return layer.count_params()
 
 
 @key("01", "3")
-def receptive_field_after_two_vgg_blocks() -> int:
+def _receptive_field_after_two_vgg_blocks() -> int:
     block = [(3, 1), (3, 1), (2, 2)]  # (kernel, stride): conv3, conv3, pool2
     return convolution.receptive_field(block * 2)
 
 
-class HorizontalEdgeDetector:
+class _HorizontalEdgeDetector:
     """Equal to every 3x3 kernel that detects horizontal edges getting darker downwards (exercise 4).
 
     A design exercise has many right answers, so its key is a test rather than a value: the learner's kernel
     (a list of rows, or an array) must respond positively to a bright top half over a dark bottom half, and
-    give 0 on a flat image and on a vertical edge. :func:`helpers.exercises.is_close` compares an answer with
+    give 0 on a flat image and on a vertical edge. :func:`helpers.exercises.checker` compares an answer with
     the key by ``==``, which Python hands to this class's ``__eq__`` when the answer is a list.
     """
 
@@ -58,5 +58,5 @@ class HorizontalEdgeDetector:
 
 
 @key("01", "4")
-def a_horizontal_edge_detector() -> HorizontalEdgeDetector:
-    return HorizontalEdgeDetector()
+def _a_horizontal_edge_detector() -> _HorizontalEdgeDetector:
+    return _HorizontalEdgeDetector()

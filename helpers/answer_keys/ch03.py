@@ -9,20 +9,20 @@ from . import key
 
 
 @key("03", "1", tol=1e-3)
-def rotation_factor_for_30_degrees() -> float:
+def _rotation_factor_for_30_degrees() -> float:
     return augmentation.rotation_factor(30)
 
 
 @key("03", "2")
-def zoom_in_only_by_up_to_20_percent() -> tuple[float, float]:
+def _zoom_in_only_by_up_to_20_percent() -> tuple[float, float]:
     return (-0.2, 0.0)
 
 
 @key("03", "3")
-def trainable_weights_of_the_augmentation(plain: Any, augmented: Any) -> int:
+def _trainable_weights_of_the_augmentation(plain: Any, augmented: Any) -> int:
     return models.count_params(augmented)["trainable"] - models.count_params(plain)["trainable"]
 
 
 @key("03", "4")
-def run_chosen_on_validation(val_scores: dict[str, dict[str, float]]) -> str:
+def _run_chosen_on_validation(val_scores: dict[str, dict[str, float]]) -> str:
     return max(val_scores, key=lambda name: val_scores[name]["accuracy"])  # on a tie, the first run listed

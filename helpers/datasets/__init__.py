@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..runtime import PROFILES, detect_environment
 from .catalog import CATALOG, DatasetInfo, info
 from .fetch import DataUnavailableError
 from .files import DataWarning
@@ -33,12 +34,12 @@ __all__ = [
     "Loaded", "data_home", "download", "get", "info", "is_sample", "load", "make_sample",
 ]
 
-PROFILES = ("smoke", "quick", "full")
-
 
 @dataclass
 class Loaded:
     """A loaded dataset: batched pipelines for each split plus what a notebook needs to describe it.
+
+    Every chapter's data arrives as one: datasets.load returns it, and so does chapter 09's folder_data.load_folder.
 
     Attributes:
         train, val, test: ``tf.data.Dataset`` of ``(images, labels)`` batches; images float32 in
@@ -77,17 +78,21 @@ class Loaded:
 def data_home() -> Path:
     """Where the course keeps downloaded data and samples: ``$COURSE_DATA_HOME``, else a default per platform.
 
+    Every chapter's downloads and samples are kept there; chapter 07 puts its file cache there too.
+
     On Kaggle the writable folder is ``/kaggle/working``; elsewhere ``~/.cache/cnn-course``.
     """
     if os.environ.get("COURSE_DATA_HOME"):
         return Path(os.environ["COURSE_DATA_HOME"]).expanduser()
-    if os.environ.get("KAGGLE_KERNEL_RUN_TYPE"):
+    if detect_environment() == "kaggle":
         return Path("/kaggle/working/cnn-course-data")
     return Path.home() / ".cache" / "cnn-course"
 
 
 def get(name: str, profile: str = "quick", data_dir: str | os.PathLike | None = None) -> Path:
     """Return the folder holding dataset ``name`` for this ``profile``, fetching it if needed.
+
+    Every chapter but 04 finds its data with it (chapter 04's Odonata comes from helpers.datasets.odonata.get).
 
     An explicit ``data_dir`` always wins (any profile). Otherwise ``smoke`` returns a generated
     sample (made on first use, offline), and ``quick``/``full`` return an attached Kaggle dataset if
@@ -114,6 +119,8 @@ def get(name: str, profile: str = "quick", data_dir: str | os.PathLike | None = 
 
 def download(name: str, dest: str | os.PathLike | None = None, *, source: str | None = None) -> Path:
     """Fetch the real dataset ``name`` by its real route and return its root folder.
+
+    In every chapter, :func:`get` calls it in the quick and full profiles; ``datasets.md`` builds odonata with it.
 
     Kaggle datasets go through ``kagglehub`` first (public datasets need no credentials; files land in
     kagglehub's cache and a second call downloads nothing). When that route fails, whatever the reason
@@ -183,6 +190,8 @@ def load(
     cache_dir: str | os.PathLike | None = None,
 ) -> Loaded:
     """Load dataset ``name`` from ``root`` as batched train/validation/test pipelines.
+
+    Chapters 00 to 08 load their data with it (chapter 09 uses folder_data.load_folder).
 
     Args:
         name: Catalogue name.

@@ -16,6 +16,8 @@ from pathlib import Path
 class DirectSource:
     """One public archive of a dataset that plain HTTPS fetches, without ``kagglehub`` or an account.
 
+    In every chapter, download falls back to these when the Kaggle route fails (helpers.datasets.direct).
+
     :func:`helpers.datasets.download` falls back to these, in order, when the Kaggle route fails (and uses
     only them with ``COURSE_DATA_SOURCE=direct``); each address and layout was checked against its
     publisher's documentation (see ``note``).
@@ -59,6 +61,8 @@ def _kaggle_zip(handle: str, archive_name: str, root_hint: str | None = "", *, s
 @dataclass(frozen=True)
 class DatasetInfo:
     """Facts about one dataset.
+
+    Chapters 00, 02 and 07 read entries (datasets.info); every chapter's get and load are driven by them.
 
     Attributes:
         name: The key used by :func:`helpers.datasets.load` and friends.
@@ -104,7 +108,7 @@ class DatasetInfo:
         return f"https://www.kaggle.com/datasets/{self.kaggle_dataset}" if self.kaggle else None
 
 
-INTEL = DatasetInfo(
+_INTEL = DatasetInfo(
     name="intel",
     title="Intel Image Classification (natural scenes)",
     citation="Intel Scene Classification Challenge (Analytics Vidhya, 2018), published on Kaggle by Puneet Bansal.",
@@ -134,7 +138,7 @@ INTEL = DatasetInfo(
     ),
 )
 
-FOOD5K = DatasetInfo(
+_FOOD5K = DatasetInfo(
     name="food5k",
     title="Food-5K (food vs non-food)",
     citation=(
@@ -166,7 +170,7 @@ FOOD5K = DatasetInfo(
     ),
 )
 
-FRUITS360 = DatasetInfo(
+_FRUITS360 = DatasetInfo(
     name="fruits360",
     title="Fruits-360",
     citation=(
@@ -211,11 +215,13 @@ FRUITS360 = DatasetInfo(
 #: A Fruits-360 frame's file name: ``<frame>_100.jpg``, ``r_<frame>_100.jpg``, ``r2_<frame>_100.jpg`` ... (README of
 #: the 100x100 branch, release 2025.03.09.0: "r" marks a rotated fruit, "r2" a fruit rotated around the third
 #: axis, 100 the image size); recent classes use ``r0_``, ``r1_``, ``r2_``. ``series`` is that prefix.
-FRUITS360_FRAME = re.compile(r"^(?:(?P<series>r\d*)_)?(?P<frame>\d+)(?:_(?P<size>\d+))?$")
+_FRUITS360_FRAME = re.compile(r"^(?:(?P<series>r\d*)_)?(?P<frame>\d+)(?:_(?P<size>\d+))?$")
 
 
 def fruits360_series(path: str | os.PathLike) -> str:
     """The rotation series of a Fruits-360 frame: ``"<class folder>/<prefix>"``, e.g. ``"Apple 10/r1"``.
+
+    Used in chapter 07.
 
     Each fruit was filmed turning on a motor (3 rpm, about 20 seconds), and the frames of one filming
     share the prefix of their file names (``r_``, ``r2_``, ``r0_`` ..., none for the first filming of
@@ -226,12 +232,12 @@ def fruits360_series(path: str | os.PathLike) -> str:
     own. Chapter 07 splits validation by these series (:func:`helpers.splits.grouped_split`).
     """
     path = Path(path)
-    frame = FRUITS360_FRAME.match(path.stem)
+    frame = _FRUITS360_FRAME.match(path.stem)
     series = (frame.group("series") or "no prefix") if frame else path.name
     return f"{path.parent.name}/{series}"
 
 
-MOSQUITO = DatasetInfo(
+_MOSQUITO = DatasetInfo(
     name="mosquito",
     title="Mosquito on human skin",
     citation=(
@@ -274,7 +280,7 @@ MOSQUITO = DatasetInfo(
     ),
 )
 
-ODONATA = DatasetInfo(
+_ODONATA = DatasetInfo(
     name="odonata",
     title="Odonata: dragonflies vs damselflies",
     citation=(
@@ -302,11 +308,14 @@ ODONATA = DatasetInfo(
     ),
 )
 
-CATALOG: dict[str, DatasetInfo] = {d.name: d for d in (INTEL, FOOD5K, FRUITS360, MOSQUITO, ODONATA)}
+CATALOG: dict[str, DatasetInfo] = {d.name: d for d in (_INTEL, _FOOD5K, _FRUITS360, _MOSQUITO, _ODONATA)}
 
 
 def info(name: str) -> DatasetInfo:
-    """Return the catalogue entry for ``name``, with a helpful error for unknown names."""
+    """Return the catalogue entry for ``name``, with a helpful error for unknown names.
+
+    Chapters 00, 02 and 07 call it (as datasets.info); every chapter's get and load look datasets up with it.
+    """
     try:
         return CATALOG[name]
     except KeyError:

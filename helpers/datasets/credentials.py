@@ -2,7 +2,7 @@
 
 Public Kaggle datasets download with ``kagglehub`` without any credentials; a token is needed for
 datasets whose terms must be accepted first, and it lifts anonymous rate limits. Learners keep it
-in different places depending on where the notebook runs, so :func:`find_kaggle_credentials` looks,
+in different places depending on where the notebook runs, so :func:`_find_kaggle_credentials` looks,
 in this order (the order in which ``kagglehub`` 1.0.2 itself reads them, so the line we print names
 the credentials ``kagglehub`` will really use):
 
@@ -22,7 +22,7 @@ own sign-in (and an attached dataset needs no download at all).
 returns one line for the notebook saying where the credentials came from, or how to set them up.
 
 The secret itself never appears in a ``repr``, a message, an exception or a log line:
-:class:`KaggleCredentials` keeps it in a closure, and :func:`redact` removes every secret this
+:class:`_KaggleCredentials` keeps it in a closure, and :func:`redact` removes every secret this
 module has seen from a text (``helpers.datasets.fetch`` runs it over kagglehub's error messages).
 """
 
@@ -30,20 +30,23 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..runtime import detect_environment
+
 #: Names of the Colab / Kaggle secrets and of the environment variables kagglehub reads.
-TOKEN_NAME = "KAGGLE_API_TOKEN"
-USERNAME_NAME = "KAGGLE_USERNAME"
-KEY_NAME = "KAGGLE_KEY"
+_TOKEN_NAME = "KAGGLE_API_TOKEN"
+_USERNAME_NAME = "KAGGLE_USERNAME"
+_KEY_NAME = "KAGGLE_KEY"
 #: Where kagglehub looks for ``kaggle.json`` instead of ``~/.kaggle`` when it is set.
-CONFIG_DIR_NAME = "KAGGLE_CONFIG_DIR"
+_CONFIG_DIR_NAME = "KAGGLE_CONFIG_DIR"
 #: Token files kagglehub (kagglesdk) reads in ``~/.kaggle``.
-TOKEN_FILES = ("access_token", "access_token.txt")
+_TOKEN_FILES = ("access_token", "access_token.txt")
 
 #: Secrets shorter than this are not redacted from texts (they would mangle ordinary words).
 _MIN_REDACT = 4
@@ -52,11 +55,14 @@ _SEEN: list[Callable[[], str]] = []
 
 
 class KaggleCredentialsError(ValueError):
-    """A credentials file exists but cannot be used; the message names it and says what is wrong (never the secret)."""
+    """A credentials file exists but cannot be used; the message names it and says what is wrong (never the secret).
+
+    Raised on the Kaggle route of :func:`helpers.datasets.download`, which every chapter uses to get its data.
+    """
 
 
 @dataclass(frozen=True)
-class KaggleCredentials:
+class _KaggleCredentials:
     """Kaggle credentials and where they came from; the secret is never shown.
 
     Build them with :meth:`from_secret`. ``repr``, ``str``, ``format`` and ``vars`` show the user
@@ -74,7 +80,7 @@ class KaggleCredentials:
     _reveal: Callable[[], str] = field(repr=False, compare=False)
 
     @classmethod
-    def from_secret(cls, secret: str, *, source: str, username: str | None = None) -> KaggleCredentials:
+    def from_secret(cls, secret: str, *, source: str, username: str | None = None) -> _KaggleCredentials:
         """Credentials holding ``secret``: a legacy key when ``username`` is given, else an API token."""
         secret = secret.strip()
 
@@ -92,8 +98,8 @@ class KaggleCredentials:
     def environment(self) -> dict[str, str]:
         """The environment variables through which ``kagglehub`` reads these credentials."""
         if self.kind == "token":
-            return {TOKEN_NAME: self.secret()}
-        return {USERNAME_NAME: self.username or "", KEY_NAME: self.secret()}
+            return {_TOKEN_NAME: self.secret()}
+        return {_USERNAME_NAME: self.username or "", _KEY_NAME: self.secret()}
 
     def __repr__(self) -> str:
         return f"KaggleCredentials(username={self.username!r}, {self.kind}=***, source={self.source!r})"
@@ -105,18 +111,18 @@ class KaggleCredentials:
 class _Search:
     """What a search found: the credentials (or ``None``) and remarks worth telling the learner."""
 
-    found: KaggleCredentials | None = None
+    found: _KaggleCredentials | None = None
     notes: list[str] = field(default_factory=list)
     # Set when found in a file: that file, to check who can read it.
     file: Path | None = None
 
 
-def find_kaggle_credentials(
+def _find_kaggle_credentials(
     environ: MutableMapping[str, str] | None = None,
     home: str | os.PathLike | None = None,
     colab_userdata: Any = None,
     kaggle_secrets: Any = None,
-) -> KaggleCredentials | None:
+) -> _KaggleCredentials | None:
     """The first Kaggle credentials found, in kagglehub's order (see the module docstring), or ``None``.
 
     Args:
@@ -148,16 +154,18 @@ def ensure_kaggle_credentials(
     the returned text says how to create a token and where to put it (on Colab, on Kaggle, or on
     your own computer); the first line alone is a complete summary.
 
-    Arguments are those of :func:`find_kaggle_credentials`.
+    Called on the Kaggle route of :func:`helpers.datasets.download`, which every chapter uses to get its data.
+
+    Arguments are those of :func:`_find_kaggle_credentials`.
 
     Raises:
-        KaggleCredentialsError: A credentials file exists but is broken (see :func:`find_kaggle_credentials`).
+        KaggleCredentialsError: A credentials file exists but is broken (see :func:`_find_kaggle_credentials`).
     """
     environ = os.environ if environ is None else environ
     search = _search(environ, home, colab_userdata, kaggle_secrets)
     creds = search.found
     if creds is None:
-        if _in_kaggle_notebook(environ):
+        if detect_environment(environ) == "kaggle":
             return (
                 "Kaggle credentials: none needed here: in a Kaggle notebook kagglehub downloads public datasets "
                 "with the notebook's own sign-in (or attach the dataset with + Add Input)."
@@ -165,7 +173,7 @@ def ensure_kaggle_credentials(
         return "\n".join(
             ["Kaggle credentials: none found (public datasets download without them).", *search.notes, ADVICE]
         )
-    if creds.source in (COLAB, KAGGLE):
+    if creds.source in (_COLAB, _KAGGLE):
         environ.update(creds.environment())
     what = "the token is not shown" if creds.kind == "token" else "the key is not shown"
     who = f" (user {creds.username})" if creds.username else " (an API token)"
@@ -186,18 +194,24 @@ ADVICE = (
     "~/.kaggle/kaggle.json, then run chmod 600 on that file.\n"
     "Never paste a key into a notebook cell: notebooks get shared."
 )
-COLAB = "Colab secrets"
-KAGGLE = "Kaggle secrets"
+_COLAB = "Colab secrets"
+_KAGGLE = "Kaggle secrets"
 
 
 def redact(text: str, environ: MutableMapping[str, str] | None = None) -> str:
-    """``text`` with every Kaggle secret replaced by ``***``: those seen by this module and those in the environment."""
+    """``text`` with every Kaggle secret replaced by ``***``.
+
+    Those seen by this module, those in the environment, and anything that looks like a key (a ``key=...``
+    or ``token: ...`` value, 32 hex digits). The Kaggle route of :func:`helpers.datasets.download`, which
+    every chapter uses to get its data, puts every error text it shows through it.
+    """
     environ = os.environ if environ is None else environ
     secrets = {reveal() for reveal in _SEEN}
-    secrets |= {environ.get(name, "").strip() for name in (KEY_NAME, TOKEN_NAME, "KAGGLE_API_KEY")}
+    secrets |= {environ.get(name, "").strip() for name in (_KEY_NAME, _TOKEN_NAME, "KAGGLE_API_KEY")}
     for secret in sorted((s for s in secrets if len(s) >= _MIN_REDACT), key=len, reverse=True):
         text = text.replace(secret, "***")
-    return text
+    text = re.sub(r"(?i)(authorization|token|key|password)([\"']?\s*[:=]\s*)\S+", r"\1\2***", text)
+    return re.sub(r"\b[0-9a-f]{32}\b", "***", text)  # Kaggle API keys are 32 hex digits
 
 
 # --------------------------------------------------------------------------------------------------
@@ -214,8 +228,8 @@ def _search(environ, home, colab_userdata, kaggle_secrets) -> _Search:
         lambda: _from_token_file(home, search),
         lambda: _from_key_variables(environ, search),
         lambda: _from_kaggle_json(environ, home, search),
-        lambda: _from_secrets(COLAB, _colab_getter(colab_userdata, search), search),
-        lambda: _from_secrets(KAGGLE, _kaggle_getter(kaggle_secrets, search), search),
+        lambda: _from_secrets(_COLAB, _colab_getter(colab_userdata, search), search),
+        lambda: _from_secrets(_KAGGLE, _kaggle_getter(kaggle_secrets, search), search),
     )
     for step in steps:
         search.found = step()
@@ -224,42 +238,42 @@ def _search(environ, home, colab_userdata, kaggle_secrets) -> _Search:
     return search
 
 
-def _from_token_variable(environ) -> KaggleCredentials | None:
-    value = environ.get(TOKEN_NAME, "").strip()
+def _from_token_variable(environ) -> _KaggleCredentials | None:
+    value = environ.get(_TOKEN_NAME, "").strip()
     if not value:
         return None
     path = Path(value).expanduser()
     if _is_file(path):  # kagglehub accepts the path of a token file here too
         token = _read_text(path, "token file named by KAGGLE_API_TOKEN").strip()
-        return KaggleCredentials.from_secret(token, source=f"the token file {path}") if token else None
-    return KaggleCredentials.from_secret(value, source=f"the {TOKEN_NAME} environment variable")
+        return _KaggleCredentials.from_secret(token, source=f"the token file {path}") if token else None
+    return _KaggleCredentials.from_secret(value, source=f"the {_TOKEN_NAME} environment variable")
 
 
-def _from_token_file(home: Path, search: _Search) -> KaggleCredentials | None:
-    for name in TOKEN_FILES:
+def _from_token_file(home: Path, search: _Search) -> _KaggleCredentials | None:
+    for name in _TOKEN_FILES:
         path = home / ".kaggle" / name
         if _is_file(path):
             token = _read_text(path, "Kaggle token file").strip()
             if token:  # kagglehub skips an empty token file
                 search.file = path
-                return KaggleCredentials.from_secret(token, source=str(path))
+                return _KaggleCredentials.from_secret(token, source=str(path))
     return None
 
 
-def _from_key_variables(environ, search: _Search) -> KaggleCredentials | None:
-    username, key = environ.get(USERNAME_NAME, "").strip(), environ.get(KEY_NAME, "").strip()
+def _from_key_variables(environ, search: _Search) -> _KaggleCredentials | None:
+    username, key = environ.get(_USERNAME_NAME, "").strip(), environ.get(_KEY_NAME, "").strip()
     if username and key:
-        return KaggleCredentials.from_secret(
-            key, username=username, source=f"the {USERNAME_NAME} and {KEY_NAME} environment variables"
+        return _KaggleCredentials.from_secret(
+            key, username=username, source=f"the {_USERNAME_NAME} and {_KEY_NAME} environment variables"
         )
     if username or key:
-        have, missing = (USERNAME_NAME, KEY_NAME) if username else (KEY_NAME, USERNAME_NAME)
+        have, missing = (_USERNAME_NAME, _KEY_NAME) if username else (_KEY_NAME, _USERNAME_NAME)
         search.notes.append(f"{have} is set in the environment but {missing} is not: kagglehub needs both.")
     return None
 
 
-def _from_kaggle_json(environ, home: Path, search: _Search) -> KaggleCredentials | None:
-    folder = Path(environ[CONFIG_DIR_NAME]).expanduser() if environ.get(CONFIG_DIR_NAME) else home / ".kaggle"
+def _from_kaggle_json(environ, home: Path, search: _Search) -> _KaggleCredentials | None:
+    folder = Path(environ[_CONFIG_DIR_NAME]).expanduser() if environ.get(_CONFIG_DIR_NAME) else home / ".kaggle"
     path = folder / "kaggle.json"
     if not _is_file(path):
         return None
@@ -283,21 +297,21 @@ def _from_kaggle_json(environ, home: Path, search: _Search) -> KaggleCredentials
             raise _broken(path, f"its {name!r} entry is empty")
         values[name] = value.strip()
     search.file = path
-    return KaggleCredentials.from_secret(values["key"], username=values["username"], source=str(path))
+    return _KaggleCredentials.from_secret(values["key"], username=values["username"], source=str(path))
 
 
-def _from_secrets(source: str, get: Callable[[str], str | None] | None, search: _Search) -> KaggleCredentials | None:
+def _from_secrets(source: str, get: Callable[[str], str | None] | None, search: _Search) -> _KaggleCredentials | None:
     """Credentials from a notebook platform's secrets store, read with ``get(name) -> value or None``."""
     if get is None:
         return None
-    token = get(TOKEN_NAME)
+    token = get(_TOKEN_NAME)
     if token:
-        return KaggleCredentials.from_secret(token, source=source)
-    username, key = get(USERNAME_NAME), get(KEY_NAME)
+        return _KaggleCredentials.from_secret(token, source=source)
+    username, key = get(_USERNAME_NAME), get(_KEY_NAME)
     if username and key:
-        return KaggleCredentials.from_secret(key, username=username.strip(), source=source)
+        return _KaggleCredentials.from_secret(key, username=username.strip(), source=source)
     if username or key:
-        have, missing = (USERNAME_NAME, KEY_NAME) if username else (KEY_NAME, USERNAME_NAME)
+        have, missing = (_USERNAME_NAME, _KEY_NAME) if username else (_KEY_NAME, _USERNAME_NAME)
         search.notes.append(f"{source} hold {have} but not {missing}: add both.")
     return None
 
@@ -402,7 +416,3 @@ def _readable_by_others(path: Path) -> bool:
         return bool(path.stat().st_mode & (stat.S_IRGRP | stat.S_IROTH))
     except OSError:
         return False
-
-
-def _in_kaggle_notebook(environ) -> bool:
-    return bool(environ.get("KAGGLE_KERNEL_RUN_TYPE"))

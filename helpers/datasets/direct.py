@@ -23,18 +23,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .catalog import DatasetInfo, DirectSource
-from .fetch import DataUnavailableError, UnsafeArchiveError, _unavailable, download_file, extract_archive
+from .fetch import DataUnavailableError, UnsafeArchiveError, download_file, extract_archive
 
 #: Environment variable choosing the route: ``auto`` (Kaggle, then direct), ``kaggle`` or ``direct``.
-SOURCE_ENV = "COURSE_DATA_SOURCE"
+_SOURCE_ENV = "COURSE_DATA_SOURCE"
 #: Environment variable naming a base URL that serves the catalogue's archives by file name.
-MIRROR_ENV = "COURSE_DOWNLOAD_MIRROR"
-SOURCES = ("auto", "kaggle", "direct")
+_MIRROR_ENV = "COURSE_DOWNLOAD_MIRROR"
+_SOURCES = ("auto", "kaggle", "direct")
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".zip", ".tar")
 
 
 @dataclass(frozen=True)
-class Candidate:
+class _Candidate:
     """One address to try: a catalogue archive and the URL it is fetched from (the mirror's, when one is set)."""
 
     source: DirectSource
@@ -44,13 +44,15 @@ class Candidate:
 def chosen_source(source: str | None = None) -> str:
     """The route to use: ``source`` if given, else ``$COURSE_DATA_SOURCE``, else ``"auto"``.
 
+    Part of :func:`helpers.datasets.download`, which every chapter uses to get its data.
+
     Raises:
-        ValueError: the value is not one of :data:`SOURCES`.
+        ValueError: the value is not one of :data:`_SOURCES`.
     """
-    raw = source if source is not None else os.environ.get(SOURCE_ENV, "")
+    raw = source if source is not None else os.environ.get(_SOURCE_ENV, "")
     value = raw.strip().lower() or "auto"
-    if value not in SOURCES:
-        where = "source" if source is not None else SOURCE_ENV
+    if value not in _SOURCES:
+        where = "source" if source is not None else _SOURCE_ENV
         raise ValueError(
             f"{where}={raw!r} is not a data source: use 'auto' (Kaggle, then the direct download), 'kaggle' "
             "(Kaggle only) or 'direct' (the direct download only)."
@@ -58,22 +60,22 @@ def chosen_source(source: str | None = None) -> str:
     return value
 
 
-def candidates(dataset: DatasetInfo, mirror: str | None = None) -> list[Candidate]:
+def _candidates(dataset: DatasetInfo, mirror: str | None = None) -> list[_Candidate]:
     """The addresses to try for ``dataset``, in order, without repeats.
 
     With a mirror (``mirror``, else ``$COURSE_DOWNLOAD_MIRROR``) each archive is fetched from
     ``<mirror>/<archive_name>`` instead of its publisher's address.
     """
-    mirror = (mirror if mirror is not None else os.environ.get(MIRROR_ENV, "")).strip().rstrip("/")
-    found: list[Candidate] = []
+    mirror = (mirror if mirror is not None else os.environ.get(_MIRROR_ENV, "")).strip().rstrip("/")
+    found: list[_Candidate] = []
     for source in dataset.direct:
         url = f"{mirror}/{source.archive_name}" if mirror else source.url
         if url not in (c.url for c in found):
-            found.append(Candidate(source, url))
+            found.append(_Candidate(source, url))
     return found
 
 
-def unpacked_folder(dest: Path, source: DirectSource) -> Path:
+def _unpacked_folder(dest: Path, source: DirectSource) -> Path:
     """Where ``source``'s archive is unpacked under ``dest``: its file name without the archive suffix."""
     name = source.archive_name
     for suffix in _ARCHIVE_SUFFIXES:
@@ -96,9 +98,10 @@ def earlier_download(dataset: DatasetInfo, dest: Path, mirror: str | None = None
     """The root of an archive of ``dataset`` unpacked under ``dest`` by an earlier call, or ``None``.
 
     Unpacking is atomic (:func:`~helpers.datasets.fetch.extract_archive`), so a folder that exists is complete.
+    Part of :func:`helpers.datasets.download`, which every chapter uses to get its data.
     """
-    for candidate in candidates(dataset, mirror):
-        folder = unpacked_folder(Path(dest), candidate.source)
+    for candidate in _candidates(dataset, mirror):
+        folder = _unpacked_folder(Path(dest), candidate.source)
         if _filled(folder):
             return _root(folder, candidate.source)
     return None
@@ -125,6 +128,7 @@ def fetch_direct(
     cut half-way) gets ``retries`` more attempts, resuming the partial file with a ``Range`` request. A
     partial file left by an interrupted call is resumed by the next call. An archive already unpacked under
     ``dest`` is returned without any request.
+    Part of :func:`helpers.datasets.download`, which every chapter uses to get its data.
 
     Args:
         dataset: The catalogue entry.
@@ -136,17 +140,17 @@ def fetch_direct(
         DataUnavailableError: no address gave a usable archive; the message lists each address and its cause.
     """
     dest = Path(dest).expanduser()
-    tried = candidates(dataset, mirror)
+    tried = _candidates(dataset, mirror)
     if not tried:
-        raise _unavailable(
+        raise DataUnavailableError.explained(
             f"the {dataset.title} dataset", "a direct download", "the catalogue lists no direct archive for it",
-            f"use the Kaggle route (unset {SOURCE_ENV}) or get it by hand (see datasets.md) and pass its folder "
+            f"use the Kaggle route (unset {_SOURCE_ENV}) or get it by hand (see datasets.md) and pass its folder "
             "as DATA_DIR.",
         )
     earlier = earlier_download(dataset, dest, mirror)
     if earlier is not None:
         return earlier
-    failures: list[tuple[Candidate, DataUnavailableError]] = []
+    failures: list[tuple[_Candidate, DataUnavailableError]] = []
     for candidate in tried:
         source = candidate.source
         print(f"Downloading the {dataset.title} from {source.publisher or 'its publisher'}: {candidate.url}"
@@ -163,7 +167,7 @@ def fetch_direct(
     raise _direct_failed(dataset, failures)
 
 
-def _fetch_one(dataset: DatasetInfo, candidate: Candidate, dest: Path, *, retries: int, timeout: float,
+def _fetch_one(dataset: DatasetInfo, candidate: _Candidate, dest: Path, *, retries: int, timeout: float,
                backoff: float, progress: bool) -> Path:
     """Download one archive (quick first attempt, then the retries), check it, unpack it, delete it."""
     archive = dest / candidate.source.archive_name
@@ -177,17 +181,18 @@ def _fetch_one(dataset: DatasetInfo, candidate: Candidate, dest: Path, *, retrie
             raise
         download_file(candidate.url, archive, retries=retries, **settings)
     _refuse_web_page(archive, candidate.url, what)
-    folder = unpacked_folder(dest, candidate.source)
+    folder = _unpacked_folder(dest, candidate.source)
     try:
         extract_archive(archive, folder)
     except UnsafeArchiveError as err:
         archive.unlink(missing_ok=True)
-        raise _unavailable(what, candidate.url, f"the archive is unsafe ({str(err).rstrip('.')}); it was deleted",
-                           "get the data from another source (see datasets.md)") from None
+        raise DataUnavailableError.explained(
+            what, candidate.url, f"the archive is unsafe ({str(err).rstrip('.')}); it was deleted",
+            "get the data from another source (see datasets.md)") from None
     except DataUnavailableError as err:  # not an archive, or a damaged one: never keep it for the next call
         archive.unlink(missing_ok=True)
-        raise _unavailable(what, candidate.url, f"{err.reason}; it was deleted", "run this again",
-                           transient=True) from None
+        raise DataUnavailableError.explained(what, candidate.url, f"{err.reason}; it was deleted", "run this again",
+                                             transient=True) from None
     archive.unlink(missing_ok=True)  # unpacked: the archive would only take disk space
     return _root(folder, candidate.source)
 
@@ -214,7 +219,7 @@ def _refuse_web_page(archive: Path, url: str, what: str) -> None:
         head = f.read(1024).lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if head.startswith(b"<") or b"<html" in head:
         archive.unlink(missing_ok=True)
-        raise _unavailable(
+        raise DataUnavailableError.explained(
             what, url,
             "the server sent a web page (HTML) instead of the archive: a sign-in, consent or error page; it was "
             "deleted",
@@ -223,7 +228,7 @@ def _refuse_web_page(archive: Path, url: str, what: str) -> None:
         )
 
 
-def _direct_failed(dataset: DatasetInfo, failures: list[tuple[Candidate, DataUnavailableError]]) -> \
+def _direct_failed(dataset: DatasetInfo, failures: list[tuple[_Candidate, DataUnavailableError]]) -> \
         DataUnavailableError:
     """One error for every address tried: each cause with its addresses, then what to do."""
     reasons = _grouped(failures)
@@ -240,7 +245,7 @@ def _direct_failed(dataset: DatasetInfo, failures: list[tuple[Candidate, DataUna
     )
 
 
-def _grouped(failures: list[tuple[Candidate, DataUnavailableError]]) -> str:
+def _grouped(failures: list[tuple[_Candidate, DataUnavailableError]]) -> str:
     """``cause (address, address); other cause (address)``: each cause once, with the addresses it hit."""
     by_reason: dict[str, list[str]] = {}
     for candidate, err in failures:
@@ -262,10 +267,13 @@ def _by_hand(dataset: DatasetInfo, reasons: str, start: str) -> str:
 
 
 def why_falling_back(dataset: DatasetInfo, kaggle_error: DataUnavailableError) -> str:
-    """The line printed when the Kaggle route failed and the direct one is tried."""
-    count = len(candidates(dataset))
+    """The line printed when the Kaggle route failed and the direct one is tried.
+
+    Part of :func:`helpers.datasets.download`, which every chapter uses to get its data.
+    """
+    count = len(_candidates(dataset))
     return (f"Kaggle could not serve the {dataset.title}: {kaggle_error.reason}.\nTrying its direct download "
-            f"instead ({count} address{'es' if count > 1 else ''}; {SOURCE_ENV}=kaggle turns this off).")
+            f"instead ({count} address{'es' if count > 1 else ''}; {_SOURCE_ENV}=kaggle turns this off).")
 
 
 def both_failed(dataset: DatasetInfo, kaggle_error: DataUnavailableError,
@@ -274,6 +282,7 @@ def both_failed(dataset: DatasetInfo, kaggle_error: DataUnavailableError,
 
     The message starts with the Kaggle route's own message, so it reads the same as before for the route
     tried first. ``transient`` is true only when both routes failed for reasons that may pass by themselves.
+    Part of :func:`helpers.datasets.download`, which every chapter uses to get its data.
     """
     kaggle_head, _, kaggle_fix = str(kaggle_error).partition("\nWhat to do: ")
     message = (f"{kaggle_head}\nThe direct download failed too: {direct_error.reason}.\nWhat to do: {kaggle_fix}\n"

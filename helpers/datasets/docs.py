@@ -9,7 +9,7 @@ from .. import articles
 from .catalog import CATALOG, DatasetInfo
 from .layouts import LAYOUTS
 
-INTRO = """# The course datasets
+_INTRO = """# The course datasets
 
 *This file is generated from `helpers/datasets/catalog.py` by `python tools/make_datasets_md.py`;
 edit the catalogue, not this file.*
@@ -117,6 +117,9 @@ def _section(d: DatasetInfo) -> str:
 
 
 def render() -> str:
-    """The full text of ``datasets.md``."""
+    """The full text of ``datasets.md``.
+
+    tools/make_datasets_md.py writes it to datasets.md; tests/test_hygiene.py checks that the file is up to date.
+    """
     table = "\n".join(_row(d) for d in CATALOG.values())
-    return INTRO + table + "\n\n" + "\n".join(_section(d) for d in CATALOG.values())
+    return _INTRO + table + "\n\n" + "\n".join(_section(d) for d in CATALOG.values())

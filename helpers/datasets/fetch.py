@@ -38,7 +38,7 @@ from helpers import __version__
 
 from .credentials import ADVICE, KaggleCredentialsError, ensure_kaggle_credentials, redact
 
-logger = logging.getLogger(__name__)
+_logger = logging.getLogger(__name__)
 
 #: Sent with every request: servers (iNaturalist in particular) ask clients to say who they are.
 USER_AGENT = (
@@ -55,7 +55,8 @@ class DataUnavailableError(RuntimeError):
 
     This is the one exception a learner sees when a dataset cannot be downloaded, found or
     unpacked. Its message is meant to be read, not debugged: the technical cause is kept on
-    :attr:`cause` rather than chained into a long traceback.
+    :attr:`cause` rather than chained into a long traceback. Every chapter's data can raise it; chapters 00
+    and 01 catch it to carry on without the data.
 
     Attributes:
         dataset: What was being fetched (a dataset name or a file name).
@@ -83,30 +84,25 @@ class DataUnavailableError(RuntimeError):
         self.cause = cause
         self.transient = transient
 
+    @classmethod
+    def explained(cls, what: str, source: str, reason: str, fix: str, cause: BaseException | None = None, *,
+                  transient: bool = False) -> DataUnavailableError:
+        """The error with the course's standard message: what, from where, why, and what to do."""
+        message = f"Could not get {what} from {source}: {reason}.\nWhat to do: {fix}"
+        return cls(message, dataset=what, source=source, reason=reason, cause=cause, transient=transient)
+
 
 class UnsafeArchiveError(ValueError):
-    """An archive entry would be written outside the destination folder (or is a link or device)."""
+    """An archive entry would be written outside the destination folder (or is a link or device).
+
+    Raised by :func:`extract_archive`, part of :func:`helpers.datasets.download`, which every chapter uses to
+    get its data.
+    """
 
     def __init__(self, archive: Path, entry: str, why: str) -> None:
         super().__init__(f"Refusing to extract {archive.name}: entry {entry!r} {why}.")
         self.archive = archive
         self.entry = entry
-
-
-def _unavailable(
-    what: str,
-    source: str,
-    reason: str,
-    fix: str,
-    cause: BaseException | None = None,
-    *,
-    transient: bool = False,
-) -> DataUnavailableError:
-    """Build a :class:`DataUnavailableError` with the standard message: what, from where, why, what to do."""
-    message = f"Could not get {what} from {source}: {reason}.\nWhat to do: {fix}"
-    return DataUnavailableError(
-        message, dataset=what, source=source, reason=reason, cause=cause, transient=transient
-    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -120,14 +116,6 @@ class _Retry(Exception):
 
 class _GiveUp(Exception):
     """An attempt failed in a way that asking again will not fix."""
-
-
-def _progress_disabled(progress: bool) -> bool:
-    """``tqdm``'s ``disable``: off when asked, else the course's rule (:func:`helpers.progress.enabled`:
-    Jupyter and terminals, never in batch runs or CI)."""
-    from ..progress import enabled
-
-    return not (progress and enabled())
 
 
 def _sha256_of(path: Path) -> str:
@@ -185,7 +173,8 @@ def _one_attempt(
     and :class:`_GiveUp` for the others.
     """
     import requests
-    from tqdm.auto import tqdm
+
+    from ..progress import bar as progress_bar
 
     offset = part.stat().st_size if part.exists() else 0
     if expected_size is not None and offset == expected_size:
@@ -224,16 +213,7 @@ def _one_attempt(
         total = offset + int(length) if length and length.isdigit() else expected_size
         if expected_size is not None and total is not None and total != expected_size:
             raise _GiveUp(f"the server offers {total} bytes but {expected_size} were expected")
-        bar = tqdm(
-            total=total,
-            initial=offset,
-            unit="B",
-            unit_scale=True,
-            unit_divisor=1024,
-            desc=label,
-            leave=False,
-            disable=_progress_disabled(progress),
-        )
+        bar = progress_bar(total, initial=offset, unit="B", desc=label, show=progress)
         try:
             with part.open(mode) as f, bar:
                 for chunk in response.iter_content(_CHUNK):
@@ -270,6 +250,8 @@ def download_file(
     ``retries`` times with a short exponential backoff; 403, 404 and other client errors are not.
     The size (``Content-Length`` and ``expected_size``) and ``sha256`` are checked before the
     ``.part`` file is renamed to ``dest`` in one atomic step: a file at ``dest`` is always complete.
+    Part of :func:`helpers.datasets.download`, which every chapter uses to get its data (the direct route,
+    and the Odonata photos).
 
     Args:
         url: What to download.
@@ -295,7 +277,7 @@ def download_file(
     if dest.is_file():
         if _file_matches(dest, expected_size, sha256):
             return dest
-        logger.warning("%s exists but does not match the expected size/checksum: downloading again.", dest)
+        _logger.warning("%s exists but does not match the expected size/checksum: downloading again.", dest)
         dest.unlink()
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
@@ -323,7 +305,7 @@ def download_file(
                 )
             except _Retry as err:
                 reason, last_error = str(err), err.__cause__
-                logger.info(
+                _logger.info(
                     "Download of %s failed (attempt %d of %d): %s", url, attempt + 1, retries + 1, reason
                 )
                 continue
@@ -334,10 +316,10 @@ def download_file(
                     fix = (
                         f"the file has moved or been removed; look for it on the dataset's page, or {by_hand}"
                     )
-                raise _unavailable(what, url, str(err), fix, err.__cause__) from None
+                raise DataUnavailableError.explained(what, url, str(err), fix, err.__cause__) from None
             except OSError as err:  # writing failed: disk full, read-only folder, ...
                 _discard(part)
-                raise _unavailable(
+                raise DataUnavailableError.explained(
                     what,
                     url,
                     f"could not write {part} ({err.strerror or err})",
@@ -346,7 +328,7 @@ def download_file(
                 ) from None
             if sha256 is not None and _sha256_of(part) != sha256.lower():
                 _discard(part)
-                raise _unavailable(
+                raise DataUnavailableError.explained(
                     what,
                     url,
                     "checksum mismatch (the downloaded file is not the one expected: corrupted or changed)",
@@ -355,7 +337,7 @@ def download_file(
             os.replace(part, dest)
             return dest
         kept = "; the partial download is kept and will be resumed" if part.exists() else ""
-        raise _unavailable(
+        raise DataUnavailableError.explained(
             what,
             url,
             f"{reason} (gave up after {retries + 1} attempts)",
@@ -475,7 +457,8 @@ def extract_archive(archive: Path, dest: Path) -> Path:
     before anything is written. Atomic: everything is extracted into a temporary folder beside
     ``dest`` (same file system) that is renamed to ``dest`` at the end, so an interruption leaves
     either nothing or the whole archive. Idempotent: if ``dest`` exists and is not empty it is
-    returned untouched.
+    returned untouched. Part of :func:`helpers.datasets.download` (its direct route), which every chapter
+    uses to get its data.
 
     Raises:
         UnsafeArchiveError: An entry could write outside ``dest``.
@@ -487,10 +470,11 @@ def extract_archive(archive: Path, dest: Path) -> Path:
     if dest.exists() and not dest.is_dir():
         raise FileExistsError(f"Cannot extract {archive.name} into {dest}: a file of that name exists.")
     if not archive.is_file():
-        raise _unavailable(archive.name, str(archive), "the archive does not exist", "download it first")
+        raise DataUnavailableError.explained(archive.name, str(archive), "the archive does not exist",
+                                             "download it first")
     extract = _extractor(archive)
     if extract is None:
-        raise _unavailable(
+        raise DataUnavailableError.explained(
             archive.name,
             str(archive),
             "it is not a zip or tar archive, or it is damaged (perhaps an error page was saved instead)",
@@ -502,7 +486,7 @@ def extract_archive(archive: Path, dest: Path) -> Path:
         try:
             extract(archive, tmp)
         except (zipfile.BadZipFile, tarfile.ReadError, EOFError, zlib.error) as err:
-            raise _unavailable(
+            raise DataUnavailableError.explained(
                 archive.name,
                 str(archive),
                 f"the archive is damaged ({type(err).__name__})",
@@ -528,24 +512,10 @@ def extract_archive(archive: Path, dest: Path) -> Path:
 # Kaggle
 # --------------------------------------------------------------------------------------------------
 
-_SECRET_ENV = ("KAGGLE_KEY", "KAGGLE_API_TOKEN", "KAGGLE_API_KEY")
-
-
-def kaggle_url(handle: str) -> str:
+def _kaggle_url(handle: str) -> str:
     """The web page of a Kaggle dataset handle ``owner/slug`` (a ``/versions/N`` suffix is dropped)."""
     owner_slug = "/".join(handle.strip("/").split("/")[:2])
     return f"https://www.kaggle.com/datasets/{owner_slug}"
-
-
-def _redact(text: str) -> str:
-    """Remove Kaggle secrets (from the environment, from secrets and files read, and anything that looks like a key)."""
-    text = redact(text)
-    for name in _SECRET_ENV:
-        secret = os.environ.get(name)
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    text = re.sub(r"(?i)(authorization|token|key|password)([\"']?\s*[:=]\s*)\S+", r"\1\2***", text)
-    return re.sub(r"\b[0-9a-f]{32}\b", "***", text)  # Kaggle API keys are 32 hex digits
 
 
 def _kaggle_reason(err: BaseException, handle: str = "") -> tuple[str, str, bool]:
@@ -561,12 +531,12 @@ def _kaggle_reason(err: BaseException, handle: str = "") -> tuple[str, str, bool
 
     name = type(err).__name__
     status = getattr(getattr(err, "response", None), "status_code", None) or getattr(err, "error_code", None)
-    text = _redact(str(err)).strip().splitlines()[0][:200] if str(err).strip() else ""
+    text = redact(str(err)).strip().splitlines()[0][:200] if str(err).strip() else ""
     text = re.sub(r"(https?://[^\s?'\"]+)\?[^\s'\")]*", r"\1?...", text)  # signed storage URLs carry a signature
     detail = f"{name}: {text}" if text else name
     pieces = handle.strip("/").split("/")
     owner_slug, version = "/".join(pieces[:2]), pieces[3] if len(pieces) == 4 else None
-    page = kaggle_url(handle) if handle else "the dataset's page"
+    page = _kaggle_url(handle) if handle else "the dataset's page"
     again = "run this again (an incomplete download is never used: kagglehub fetches it again or resumes it)"
     if isinstance(err, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
         short = re.search(r"IncompleteRead\((\d+) bytes read, (\d+) more expected\)", text)
@@ -653,6 +623,9 @@ def kaggle_download(handle: str, *, path: str | None = None, dataset: str = "") 
 
     On Kaggle an attached dataset needs no download at all: try :func:`find_kaggle_mount` first.
 
+    Chapter 09 calls it for a learner's own Kaggle dataset; :func:`helpers.datasets.download` (every chapter)
+    for the course's.
+
     Returns:
         The local folder.
 
@@ -661,7 +634,7 @@ def kaggle_download(handle: str, *, path: str | None = None, dataset: str = "") 
             broken or damaged download); the message names the dataset, the handle and its Kaggle page,
             the cause and what to do, and never any credentials.
     """
-    url = kaggle_url(handle)
+    url = _kaggle_url(handle)
     what = f"the {dataset} dataset" if dataset else f"Kaggle dataset {handle}"
     source = f"Kaggle ({handle}, {url})"
     general = (
@@ -672,11 +645,13 @@ def kaggle_download(handle: str, *, path: str | None = None, dataset: str = "") 
         import kagglehub
     except ImportError as err:
         reason = "the kagglehub package is not installed"
-        raise _unavailable(what, source, reason, f"pip install kagglehub; or {general}.", err) from None
+        raise DataUnavailableError.explained(what, source, reason, f"pip install kagglehub; or {general}.",
+                                             err) from None
     try:
         print(ensure_kaggle_credentials().splitlines()[0])  # where the credentials come from; never the secret
     except KaggleCredentialsError as err:
-        raise _unavailable(what, source, "the Kaggle credentials cannot be used", f"{err} Or {general}.") from None
+        raise DataUnavailableError.explained(what, source, "the Kaggle credentials cannot be used",
+                                             f"{err} Or {general}.") from None
     try:
         result = Path(kagglehub.dataset_download(handle))
     except KeyboardInterrupt:
@@ -690,13 +665,13 @@ def kaggle_download(handle: str, *, path: str | None = None, dataset: str = "") 
             earlier = None
         if earlier is None:
             fix = f"{fix}\nOr {general}." if "\n" in fix else f"{fix}; or {general}."
-            raise _unavailable(what, source, reason, fix, err, transient=transient) from None
+            raise DataUnavailableError.explained(what, source, reason, fix, err, transient=transient) from None
         print(f"Kaggle cannot be reached: {reason}. Using {cached}, downloaded earlier, from {earlier}.")
         result = earlier
     if path:
         if (result / path).is_dir():
             return result / path
-        logger.warning("%s has no folder %s: using the whole dataset at %s.", handle, path, result)
+        _logger.warning("%s has no folder %s: using the whole dataset at %s.", handle, path, result)
     return result
 
 
@@ -712,6 +687,9 @@ def find_kaggle_mount(slugs: list[str], base: Path = Path("/kaggle/input")) -> P
 
     ``base`` is ``$COURSE_KAGGLE_INPUT`` when that variable is set and ``base`` is left at its default
     (for rehearsals on a fake ``/kaggle/input``, see ``tests/test_kaggle_rehearsal.py``).
+
+    Chapter 09 calls it for a learner's own Kaggle dataset; :func:`helpers.datasets.download` (every chapter)
+    for the course's.
     """
     if Path(base) == Path("/kaggle/input") and os.environ.get("COURSE_KAGGLE_INPUT"):
         base = Path(os.environ["COURSE_KAGGLE_INPUT"]).expanduser()

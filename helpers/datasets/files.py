@@ -20,28 +20,34 @@ from PIL import Image, UnidentifiedImageError
 #: Extensions the course reads (case-insensitive). TensorFlow's ``decode_image`` handles all of them.
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"})
 #: Image formats (as Pillow names them) that ``tf.io.decode_image`` decodes.
-DECODABLE_FORMATS = frozenset({"JPEG", "MPO", "PNG", "BMP", "GIF", "WEBP"})
+_DECODABLE_FORMATS = frozenset({"JPEG", "MPO", "PNG", "BMP", "GIF", "WEBP"})
 #: Folders that archives and operating systems add and that never hold data.
 IGNORED_DIRS = frozenset({"__MACOSX", ".ipynb_checkpoints", "@eaDir"})
 #: Bytes read from the end of a file to look for its end marker.
-TAIL_BYTES = 1024
+_TAIL_BYTES = 1024
 #: A PNG's last chunk: length 0, type ``IEND``, CRC.
-PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+_PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 #: A GIF's last bytes: the block terminator of its last block, then the trailer ``;``.
-GIF_END = b"\x00;"
+_GIF_END = b"\x00;"
 #: The BMP header bytes TensorFlow reads (pixel offset, width, height, bits per pixel).
-BMP_HEADER_BYTES = 32
+_BMP_HEADER_BYTES = 32
 #: TensorFlow decodes BMPs of fewer pixels than this only.
-BMP_MAX_PIXELS = (2**31 - 1) // 8
+_BMP_MAX_PIXELS = (2**31 - 1) // 8
 
 
 class DataWarning(UserWarning):
-    """A problem in a dataset folder that the loader worked around (skipped files or folders)."""
+    """A problem in a dataset folder that the loader worked around (skipped files or folders).
+
+    Every chapter's datasets.load, and chapter 09's folder_data.load_folder, issue it for the files they skip.
+    """
 
 
 @dataclass
 class Skipped:
-    """Files and folders left out of a scan, with the reason for each."""
+    """Files and folders left out of a scan, with the reason for each.
+
+    Every chapter's data loading (datasets.load) and chapter 09's folder scan collect what they leave out in it.
+    """
 
     items: list[tuple[Path, str]] = field(default_factory=list)
 
@@ -68,12 +74,17 @@ def _short(path: Path, where: Path) -> str:
 
 
 def is_hidden(path: Path) -> bool:
-    """True for dot-files, dot-folders and the junk folders archives add."""
+    """True for dot-files, dot-folders and the junk folders archives add.
+
+    Every chapter's data loading (datasets.load) and chapter 09's folder scan skip what it flags.
+    """
     return path.name.startswith(".") or path.name in IGNORED_DIRS
 
 
 def image_problem(path: Path) -> str | None:
     """Return why ``path`` cannot be used as an image, or ``None`` when it is fine.
+
+    Every chapter's data loading (datasets.load) and chapter 09's folder scan check each file with it.
 
     The check is cheap (it reads the header and the last bytes, no full decode), so it can run over
     tens of thousands of files. It catches empty files, unknown formats, formats TensorFlow cannot
@@ -91,13 +102,13 @@ def image_problem(path: Path) -> str | None:
             return "empty file"
         with Image.open(path) as im:
             fmt, mode = im.format, im.mode
-            if fmt not in DECODABLE_FORMATS:
+            if fmt not in _DECODABLE_FORMATS:
                 return f"{fmt} images are not supported"
             if fmt in {"GIF", "WEBP"}:
                 im.load()  # rare formats: decode them in full
         with path.open("rb") as f:
-            head = f.read(BMP_HEADER_BYTES) if fmt == "BMP" else b""
-            f.seek(max(0, size - TAIL_BYTES))
+            head = f.read(_BMP_HEADER_BYTES) if fmt == "BMP" else b""
+            f.seek(max(0, size - _TAIL_BYTES))
             tail = f.read()
     except Image.DecompressionBombError as err:  # not an OSError: Pillow refuses to open it
         return _too_large(err)
@@ -107,9 +118,9 @@ def image_problem(path: Path) -> str | None:
         return f"unreadable ({err.__class__.__name__})"
     if fmt in {"JPEG", "MPO"} and b"\xff\xd9" not in tail:
         return "truncated JPEG"
-    if fmt == "PNG" and PNG_END not in tail:  # the whole chunk: a cut CRC leaves "IEND" in place
+    if fmt == "PNG" and _PNG_END not in tail:  # the whole chunk: a cut CRC leaves "IEND" in place
         return "truncated PNG"
-    if fmt == "GIF" and not tail.endswith(GIF_END):
+    if fmt == "GIF" and not tail.endswith(_GIF_END):
         return "truncated GIF"
     if fmt == "BMP":
         return _bmp_problem(head, size, mode)
@@ -129,7 +140,7 @@ def _bmp_problem(head: bytes, size: int, mode: str) -> str | None:
     8, 24 and 32 bits per pixel only, and requires the file to hold exactly the offset plus every row
     (padded to a multiple of 4 bytes): a byte missing or a byte too many fails the decode.
     """
-    if len(head) < BMP_HEADER_BYTES:
+    if len(head) < _BMP_HEADER_BYTES:
         return "truncated BMP"
     (offset,) = struct.unpack_from("<i", head, 10)
     width, height = struct.unpack_from("<ii", head, 18)
@@ -140,7 +151,7 @@ def _bmp_problem(head: bytes, size: int, mode: str) -> str | None:
         return "palette BMP images are not supported (TensorFlow would read them as grey)"
     if width <= 0 or height == 0 or offset < 0:
         return "damaged BMP header"
-    if width * abs(height) >= BMP_MAX_PIXELS:
+    if width * abs(height) >= _BMP_MAX_PIXELS:
         return f"image too large ({width} x {abs(height)} pixels)"
     expected = offset + (bits // 8 * width + 3) // 4 * 4 * abs(height)
     if size < expected:
@@ -152,6 +163,8 @@ def _bmp_problem(head: bytes, size: int, mode: str) -> str | None:
 
 def list_images(folder: Path, skipped: Skipped, bar: Any = None) -> list[Path]:
     """Usable images directly inside ``folder``, sorted by name; everything else goes to ``skipped``.
+
+    In every chapter, datasets.load reads class folders with it.
 
     Sub-folders are reported as skipped too: images are expected at this level only. ``bar``, a
     :func:`helpers.progress.bar`, advances by one per file checked.
@@ -173,5 +186,8 @@ def list_images(folder: Path, skipped: Skipped, bar: Any = None) -> list[Path]:
 
 
 def subfolders(folder: Path) -> list[Path]:
-    """Visible sub-folders of ``folder`` sorted by name."""
+    """Visible sub-folders of ``folder`` sorted by name.
+
+    Every chapter's data loading (datasets.load) and chapter 09's folder scan list folders with it.
+    """
     return sorted(p for p in folder.iterdir() if p.is_dir() and not is_hidden(p))

@@ -16,11 +16,11 @@ photo per observation, and writes::
 
 **Which observations.** The oldest observations by id come from a handful of early observers in one or two
 years, and one person's photos of one pond look alike. So the sample is spread out
-(:func:`sample_observations`): the years :data:`YEARS` are cut into windows (a quarter or a month of one
+(:func:`_sample_observations`): the years :data:`_YEARS` are cut into windows (a quarter or a month of one
 year, by date observed), each window gets an even share of the photos (the share of a window that runs
 short goes to the others), and no observer gives more than ``max_per_observer`` photos per class.
 
-**Which split.** Photos are split by observer (:func:`assign_splits`): all photos of one observer, of both
+**Which split.** Photos are split by observer (:func:`_assign_splits`): all photos of one observer, of both
 classes, land in the same split, so the test set holds people (and their ponds, cameras and habits) the
 model never saw, while each class still gets close to the requested fractions. An observer too big to
 place without upsetting the fractions is split by observation instead, with a :class:`DataWarning` that
@@ -78,29 +78,30 @@ import numpy as np
 from PIL import Image
 
 from ..articles import get as _article
-from .fetch import USER_AGENT, DataUnavailableError, _progress_disabled, download_file
+from ..progress import track
+from .fetch import USER_AGENT, DataUnavailableError, download_file
 from .files import DataWarning, image_problem
 
-logger = logging.getLogger(__name__)
+_logger = logging.getLogger(__name__)
 
 #: Base URL of the iNaturalist API v1 (``/observations`` and ``/taxa`` are appended).
-INAT_API = "https://api.inaturalist.org/v1"
+_INAT_API = "https://api.inaturalist.org/v1"
 #: Class folder -> scientific name of the iNaturalist taxon it holds.
-TAXA: dict[str, str] = {"damselflies": "Zygoptera", "dragonflies": "Anisoptera"}
-CLASS_NAMES: tuple[str, ...] = tuple(sorted(TAXA))
-SPLITS: tuple[str, ...] = ("train", "validation", "test")
+_TAXA: dict[str, str] = {"damselflies": "Zygoptera", "dragonflies": "Anisoptera"}
+_CLASS_NAMES: tuple[str, ...] = tuple(sorted(_TAXA))
+_SPLITS: tuple[str, ...] = ("train", "validation", "test")
 #: Photo licences the course accepts (all allow use in a course with attribution).
-LICENSES: tuple[str, ...] = ("cc0", "cc-by", "cc-by-nc", "cc-by-sa", "cc-by-nc-sa")
+_LICENSES: tuple[str, ...] = ("cc0", "cc-by", "cc-by-nc", "cc-by-sa", "cc-by-nc-sa")
 #: First and last year (date observed) the sample is spread over. Fixed, not "until today", so that a
 #: build made next year picks the same observations (few are added to years long past).
-YEARS: tuple[int, int] = (2013, 2024)
+_YEARS: tuple[int, int] = (2013, 2024)
 #: Version of the plan (``.plan.json``). Version 1, the first builder, took the oldest observations and
 #: split them at random; a folder it planned is re-planned (see :func:`build_odonata`).
-PLAN_VERSION = 2
+_PLAN_VERSION = 2
 #: How far (in photos) a split may overshoot its target in one class before an observer counts as too
 #: big to keep in one split: 2 % of the target, rounded up (one photo for a small target, none for an empty one).
-SPLIT_SLACK = 0.02
-ATTRIBUTION_COLUMNS = (
+_SPLIT_SLACK = 0.02
+_ATTRIBUTION_COLUMNS = (
     "split",
     "label",
     "file",
@@ -115,8 +116,8 @@ ATTRIBUTION_COLUMNS = (
     "photo_url",
     "observation_url",
 )
-MANIFEST = "dataset.json"
-PLAN = ".plan.json"
+_MANIFEST = "dataset.json"
+_PLAN = ".plan.json"
 _FIX = (
     "check the internet connection (on Kaggle: Settings > Internet on) and run this again: what is "
     "already downloaded is kept. Or, if you have Odonata photos (e.g. from the iNaturalist 2019 "
@@ -193,7 +194,7 @@ def _get_json(
                 else:  # 4xx: asking again will not help
                     reason, transient = f"the iNaturalist API answered HTTP {response.status_code}", False
                     break
-        logger.info("iNaturalist request failed (attempt %d of %d): %s", attempt + 1, retries + 1, reason)
+        _logger.info("iNaturalist request failed (attempt %d of %d): %s", attempt + 1, retries + 1, reason)
         if attempt < retries:
             time.sleep(throttle.delay * 2**attempt)
     raise DataUnavailableError(
@@ -205,7 +206,7 @@ def _get_json(
     )
 
 
-def resolve_taxon_id(name: str, *, api_url: str, session: Any, throttle: _Throttle) -> int:
+def _resolve_taxon_id(name: str, *, api_url: str, session: Any, throttle: _Throttle) -> int:
     """The id of the active insect taxon called exactly ``name`` (e.g. ``"Anisoptera"``).
 
     ``q=Anisoptera`` also finds a plant genus of that name and taxa whose names merely contain the
@@ -238,10 +239,10 @@ def resolve_taxon_id(name: str, *, api_url: str, session: Any, throttle: _Thrott
 
 
 def _label_of(taxon_name: str) -> str:
-    return next((label for label, name in TAXA.items() if name == taxon_name), taxon_name)
+    return next((label for label, name in _TAXA.items() if name == taxon_name), taxon_name)
 
 
-def photo_url(url: str, size: str = "medium") -> str:
+def _photo_url(url: str, size: str = "medium") -> str:
     """The URL of the ``size`` version (square, small, medium, large, original) of an iNaturalist photo.
 
     The API gives the ``square`` (75x75) URL, e.g. ``.../photos/123/square.jpg?1545``.
@@ -257,11 +258,11 @@ def _observed_on(obs: dict[str, Any]) -> str:
     return ""
 
 
-def photo_record(obs: dict[str, Any], *, size: str = "medium") -> dict[str, Any] | None:
+def _photo_record(obs: dict[str, Any], *, size: str = "medium") -> dict[str, Any] | None:
     """What the dataset keeps of one observation: its first CC-licensed photo, or ``None``.
 
     ``None`` when the observation is not research grade or none of its photos has one of
-    :data:`LICENSES` (the API's ``photo_license`` filter only promises that *some* photo matches).
+    :data:`_LICENSES` (the API's ``photo_license`` filter only promises that *some* photo matches).
     The record names the observer (``user_id``, ``user_login``) and the date observed, so that splits
     can be grouped by observer and the spread over years checked.
     """
@@ -269,7 +270,7 @@ def photo_record(obs: dict[str, Any], *, size: str = "medium") -> dict[str, Any]
         return None
     for photo in obs.get("photos") or []:
         code = (photo.get("license_code") or "").lower()
-        if code in LICENSES and photo.get("url") and isinstance(photo.get("id"), int):
+        if code in _LICENSES and photo.get("url") and isinstance(photo.get("id"), int):
             taxon = obs.get("taxon") or {}
             user = obs.get("user") or {}
             return {
@@ -281,17 +282,17 @@ def photo_record(obs: dict[str, Any], *, size: str = "medium") -> dict[str, Any]
                 "observed_on": _observed_on(obs),
                 "license_code": code,
                 "attribution": photo.get("attribution", ""),
-                "photo_url": photo_url(photo["url"], size),
+                "photo_url": _photo_url(photo["url"], size),
                 "observation_url": obs.get("uri") or f"https://www.inaturalist.org/observations/{obs['id']}",
             }
     return None
 
 
-def observer_of(item: Mapping[str, Any]) -> str:
+def _observer_of(item: Mapping[str, Any]) -> str:
     """Who took an observation or a photo record, as a group key: ``user:<id>``, else ``login:<login>``.
 
     Accepts an API observation (``{"id": ..., "user": {"id": ..., "login": ...}}``) or a
-    :func:`photo_record` (``user_id``, ``user_login``). Without any user, the observation is its own
+    :func:`_photo_record` (``user_id``, ``user_login``). Without any user, the observation is its own
     group (``observation:<id>``).
     """
     if "observation_id" in item:  # a photo record
@@ -304,7 +305,7 @@ def observer_of(item: Mapping[str, Any]) -> str:
     return f"login:{login}" if login else f"observation:{obs_id}"
 
 
-def observation_windows(years: Sequence[int], windows_per_year: int) -> list[tuple[int, tuple[int, ...]]]:
+def _observation_windows(years: Sequence[int], windows_per_year: int) -> list[tuple[int, tuple[int, ...]]]:
     """The sampling windows: each year from ``years[0]`` to ``years[-1]`` cut into ``windows_per_year`` parts.
 
     A window is ``(year, months)``, e.g. ``(2015, (4, 5, 6))`` for the second quarter of 2015 with
@@ -323,12 +324,12 @@ def observation_windows(years: Sequence[int], windows_per_year: int) -> list[tup
     ]
 
 
-def iter_observations(
+def _iter_observations(
     taxon_id: int,
     *,
     year: int | None = None,
     months: Sequence[int] | None = None,
-    api_url: str = INAT_API,
+    api_url: str = _INAT_API,
     session: Any = None,
     request_delay: float = 1.0,
     per_page: int = 200,
@@ -336,7 +337,7 @@ def iter_observations(
 ) -> Iterator[dict[str, Any]]:
     """The usable observations of ``taxon_id`` observed in ``year`` (and ``months``), by increasing id.
 
-    Usable: research grade, with a CC-licensed photo (:func:`photo_record` is not ``None``) and,
+    Usable: research grade, with a CC-licensed photo (:func:`_photo_record` is not ``None``) and,
     as a guard against a wrong id, ``taxon_id`` among the observation's ``ancestor_ids``. Pages are
     asked for lazily, as the iterator is consumed, with ``id_above`` (the API refuses to page deeper
     than 10,000 results), ``request_delay`` seconds apart. The iterator ends when the API has no more.
@@ -348,7 +349,7 @@ def iter_observations(
         "taxon_id": taxon_id,
         "quality_grade": "research",
         "photos": "true",
-        "photo_license": ",".join(LICENSES),
+        "photo_license": ",".join(_LICENSES),
         "order_by": "id",
         "order": "asc",
         "per_page": max(1, min(per_page, 200)),
@@ -377,27 +378,27 @@ def iter_observations(
             ancestors = (obs.get("taxon") or {}).get("ancestor_ids")
             if ancestors is not None and taxon_id not in ancestors:
                 continue
-            if photo_record(obs) is not None:
+            if _photo_record(obs) is not None:
                 yield obs
         last_id = results[-1]["id"]
 
 
-def sample_observations(
+def _sample_observations(
     taxon_id: int,
     n: int,
     *,
-    years: Sequence[int] = YEARS,
+    years: Sequence[int] = _YEARS,
     windows_per_year: int = 4,
     max_per_observer: int | None = 5,
-    api_url: str = INAT_API,
+    api_url: str = _INAT_API,
     session: Any = None,
     request_delay: float = 1.0,
     throttle: _Throttle | None = None,
 ) -> list[dict[str, Any]]:
     """``n`` usable observations of ``taxon_id``, spread over years and observers.
 
-    The years are cut into windows (:func:`observation_windows`); each window gets an even share of
-    ``n`` and fills it with its observations in id order (:func:`iter_observations`), skipping those of
+    The years are cut into windows (:func:`_observation_windows`); each window gets an even share of
+    ``n`` and fills it with its observations in id order (:func:`_iter_observations`), skipping those of
     an observer who already gave ``max_per_observer`` (``None``: no cap). When a window runs out, what it
     lacks is shared evenly among the windows that have more, until ``n`` are found or every window is
     exhausted (then fewer are returned). Shares that differ by one are spread evenly over the windows.
@@ -410,11 +411,11 @@ def sample_observations(
         raise ValueError(f"max_per_observer must be at least 1 (or None for no cap), not {max_per_observer}.")
     session = _session(session)
     throttle = throttle or _Throttle(request_delay)
-    windows = observation_windows(years, windows_per_year)
+    windows = _observation_windows(years, windows_per_year)
     quotas = _even_shares(n, len(windows))
     per_page = min(200, max(30, 3 * max(quotas, default=0)))
     streams = [
-        iter_observations(
+        _iter_observations(
             taxon_id, year=year, months=months, api_url=api_url, session=session, per_page=per_page, throttle=throttle
         )
         for year, months in windows
@@ -428,8 +429,8 @@ def sample_observations(
                 obs = next(stream, None)
                 if obs is None:
                     exhausted[w] = True
-                elif max_per_observer is None or given[observer_of(obs)] < max_per_observer:
-                    given[observer_of(obs)] += 1
+                elif max_per_observer is None or given[_observer_of(obs)] < max_per_observer:
+                    given[_observer_of(obs)] += 1
                     taken[w].append(obs)
         missing = n - sum(map(len, taken))
         still = [w for w in range(len(windows)) if not exhausted[w]]
@@ -453,33 +454,33 @@ def _even_shares(n: int, k: int) -> list[int]:
 # --------------------------------------------------------------------------------------------------
 
 
-def assign_splits(
+def _assign_splits(
     records: Sequence[dict[str, Any]], fractions: Sequence[float] = (0.7, 0.15, 0.15), seed: int = 0
 ) -> list[dict[str, Any]]:
     """Copies of ``records`` with a ``"split"`` key; all records of one observer land in one split.
 
     The targets are the ``fractions`` of each ``"label"`` (class), rounded by largest remainder so they
-    add up. Observers (:func:`observer_of`: ``user_id``, else ``user_login``, else the observation) are
+    add up. Observers (:func:`_observer_of`: ``user_id``, else ``user_login``, else the observation) are
     placed largest first (ties in an order drawn with ``seed``), each in a split that still has room for
     all their photos, drawn at random with weights proportional to that room; the small observers placed
     last fill the remaining gaps, so each class ends close to its targets. An observer that fits nowhere
-    without overshooting a target by more than :data:`SPLIT_SLACK` (2 %, rounded up) is too big
-    to keep together: their observations are placed one by one (:func:`observers_in_several_splits`
+    without overshooting a target by more than :data:`_SPLIT_SLACK` (2 %, rounded up) is too big
+    to keep together: their observations are placed one by one (:func:`_observers_in_several_splits`
     finds them afterwards). A last pass (:func:`_improve_splits`) moves whole observers between splits
     where that brings the counts nearer the targets, so that no class is left out of a split.
 
     Deterministic: the same records (in any order), fractions and seed give the same splits.
     """
-    if len(fractions) != len(SPLITS) or any(f < 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
+    if len(fractions) != len(_SPLITS) or any(f < 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
         raise ValueError(
-            f"splits must be {len(SPLITS)} non-negative fractions that add up to 1, not {fractions}."
+            f"splits must be {len(_SPLITS)} non-negative fractions that add up to 1, not {fractions}."
         )
     labels = sorted({r["label"] for r in records})
     targets = {label: _split_counts(sum(r["label"] == label for r in records), fractions) for label in labels}
-    filled = {label: [0] * len(SPLITS) for label in labels}
+    filled = {label: [0] * len(_SPLITS) for label in labels}
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for record in sorted(records, key=lambda r: (r["label"], r["observation_id"], r["photo_id"])):
-        groups[observer_of(record)].append(record)
+        groups[_observer_of(record)].append(record)
     rng = random.Random(f"odonata-{seed}")
     order = sorted(groups)
     rng.shuffle(order)
@@ -488,21 +489,21 @@ def assign_splits(
     def place(members: list[dict[str, Any]], *, whole: bool) -> int | None:
         """Put ``members`` in one split and return its index; ``None`` if ``whole`` and they fit nowhere."""
         need = Counter(r["label"] for r in members)
-        over = [{lb: filled[lb][s] + k - targets[lb][s] for lb, k in need.items()} for s in range(len(SPLITS))]
-        room = [sum(max(0, targets[lb][s] - filled[lb][s]) for lb in need) for s in range(len(SPLITS))]
-        fits = [s for s in range(len(SPLITS)) if all(o <= 0 for o in over[s].values())]
+        over = [{lb: filled[lb][s] + k - targets[lb][s] for lb, k in need.items()} for s in range(len(_SPLITS))]
+        room = [sum(max(0, targets[lb][s] - filled[lb][s]) for lb in need) for s in range(len(_SPLITS))]
+        fits = [s for s in range(len(_SPLITS)) if all(o <= 0 for o in over[s].values())]
         if fits:
             chosen = rng.choices(fits, weights=[room[s] for s in fits])[0]
         else:
             within = [
                 s
-                for s in range(len(SPLITS))
-                if all(o <= math.ceil(SPLIT_SLACK * targets[lb][s]) for lb, o in over[s].items())
+                for s in range(len(_SPLITS))
+                if all(o <= math.ceil(_SPLIT_SLACK * targets[lb][s]) for lb, o in over[s].items())
             ]
             if whole and not within:
                 return None
-            overshoot = [sum(max(0, o) for o in over[s].values()) for s in range(len(SPLITS))]
-            chosen = min(within or range(len(SPLITS)), key=lambda s: (overshoot[s], -room[s], s))
+            overshoot = [sum(max(0, o) for o in over[s].values()) for s in range(len(_SPLITS))]
+            chosen = min(within or range(len(_SPLITS)), key=lambda s: (overshoot[s], -room[s], s))
         for lb, k in need.items():
             filled[lb][chosen] += k
         return chosen
@@ -519,7 +520,7 @@ def assign_splits(
             assert single is not None  # one observation is never refused
             units.append(([record], single))
     units = _improve_splits(units, targets, filled)
-    return [{**r, "split": SPLITS[split]} for members, split in units for r in members]
+    return [{**r, "split": _SPLITS[split]} for members, split in units for r in members]
 
 
 def _improve_splits(
@@ -527,14 +528,14 @@ def _improve_splits(
 ) -> list[tuple[list[dict[str, Any]], int]]:
     """Move units (an observer, or one observation) to another split while that brings the counts nearer the targets.
 
-    The greedy placement of :func:`assign_splits` cannot look ahead: with few observers it may, say,
+    The greedy placement of :func:`_assign_splits` cannot look ahead: with few observers it may, say,
     leave the test set without dragonflies. Each pass tries every unit in every other split and keeps a
     move that lowers, first, the number of (class, split) pairs left empty although their target is not,
     then the total distance to the targets. Deterministic; stops when a pass moves nothing.
     """
 
     def cost() -> tuple[int, int]:
-        cells = [(lb, s) for lb in targets for s in range(len(SPLITS))]
+        cells = [(lb, s) for lb in targets for s in range(len(_SPLITS))]
         empty = sum(targets[lb][s] > 0 and filled[lb][s] == 0 for lb, s in cells)
         return empty, sum(abs(filled[lb][s] - targets[lb][s]) for lb, s in cells)
 
@@ -549,7 +550,7 @@ def _improve_splits(
         for i, (members, split) in enumerate(units):
             need = Counter(r["label"] for r in members)
             best, best_split = cost(), split
-            for other in range(len(SPLITS)):
+            for other in range(len(_SPLITS)):
                 if other == split:
                     continue
                 shift(need, split, other)
@@ -565,12 +566,12 @@ def _improve_splits(
     return units
 
 
-def observers_in_several_splits(records: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
-    """``{observer: [splits]}`` for each observer (:func:`observer_of`) whose records are in more than one split."""
+def _observers_in_several_splits(records: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """``{observer: [splits]}`` for each observer (:func:`_observer_of`) whose records are in more than one split."""
     splits: dict[str, set[str]] = defaultdict(set)
     for record in records:
-        splits[observer_of(record)].add(record["split"])
-    return {key: [s for s in SPLITS if s in found] for key, found in sorted(splits.items()) if len(found) > 1}
+        splits[_observer_of(record)].add(record["split"])
+    return {key: [s for s in _SPLITS if s in found] for key, found in sorted(splits.items()) if len(found) > 1}
 
 
 def _split_counts(n: int, fractions: Sequence[float]) -> list[int]:
@@ -607,8 +608,8 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 
 def _is_first_version(settings: Any) -> bool:
-    """Whether saved ``settings`` come from a plan made before :data:`PLAN_VERSION` (no ``version`` key)."""
-    return isinstance(settings, Mapping) and int(settings.get("version", 1)) < PLAN_VERSION
+    """Whether saved ``settings`` come from a plan made before :data:`_PLAN_VERSION` (no ``version`` key)."""
+    return isinstance(settings, Mapping) and int(settings.get("version", 1)) < _PLAN_VERSION
 
 
 _OLD_BUILDER = (
@@ -634,24 +635,24 @@ def _plan(
     builder (:func:`_is_first_version`) is replaced: the photos it downloaded are moved to where the new
     plan wants them, or deleted (:func:`_adopt_old_photos`), before the new plan is saved.
     """
-    saved = _read_json(dest / PLAN)
+    saved = _read_json(dest / _PLAN)
     if saved is not None and saved.get("settings") == settings:
         return saved
     old = saved if saved is not None and _is_first_version(saved.get("settings")) else None
-    if saved is not None and old is None and any((dest / s).exists() for s in SPLITS):
+    if saved is not None and old is None and any((dest / s).exists() for s in _SPLITS):
         raise ValueError(
             f"{dest} holds a partly built Odonata dataset made with other settings "
             f"({saved.get('settings')}). Call build_odonata again with those settings to finish it, "
             "or delete the folder to start over."
         )
     ids = dict(taxon_ids or {})
-    for label, name in TAXA.items():
+    for label, name in _TAXA.items():
         if label not in ids:
-            ids[label] = resolve_taxon_id(name, api_url=api_url, session=session, throttle=throttle)
+            ids[label] = _resolve_taxon_id(name, api_url=api_url, session=session, throttle=throttle)
     records = []
-    for label in CLASS_NAMES:
+    for label in _CLASS_NAMES:
         n = _per_class(settings["images_per_class"], label)
-        observations = sample_observations(
+        observations = _sample_observations(
             ids[label],
             n,
             years=settings["years"],
@@ -672,19 +673,19 @@ def _plan(
                 stacklevel=3,
             )
         size = settings["photo_size"]
-        records += [{**photo_record(obs, size=size), "label": label} for obs in observations]
-    records = assign_splits(records, settings["splits"], settings["seed"])
+        records += [{**_photo_record(obs, size=size), "label": label} for obs in observations]
+    records = _assign_splits(records, settings["splits"], settings["seed"])
     plan = {
         "settings": settings,
         "taxon_ids": ids,
-        "divided_observers": observers_in_several_splits(records),
+        "divided_observers": _observers_in_several_splits(records),
         "records": records,
     }
     _warn_divided(plan)
     dest.mkdir(parents=True, exist_ok=True)
     if old is not None:
         _adopt_old_photos(dest, old, plan)
-    _write_atomically(dest / PLAN, json.dumps(plan, indent=1))
+    _write_atomically(dest / _PLAN, json.dumps(plan, indent=1))
     return plan
 
 
@@ -730,7 +731,7 @@ def _warn_divided(plan: dict[str, Any]) -> None:
     divided: dict[str, list[str]] = plan.get("divided_observers") or {}
     if not divided:
         return
-    counts = Counter(observer_of(r) for r in plan["records"])
+    counts = Counter(_observer_of(r) for r in plan["records"])
     shown = "; ".join(f"{key} ({counts[key]} photos: {', '.join(s)})" for key, s in list(divided.items())[:5])
     more = f"; and {len(divided) - 5} more" if len(divided) > 5 else ""
     warnings.warn(
@@ -793,7 +794,7 @@ def _fetch_photo(
 def _write_attribution(dest: Path, records: list[dict[str, Any]]) -> None:
     buffer = io.StringIO()
     writer = csv.DictWriter(
-        buffer, fieldnames=ATTRIBUTION_COLUMNS, extrasaction="ignore", lineterminator="\n"
+        buffer, fieldnames=_ATTRIBUTION_COLUMNS, extrasaction="ignore", lineterminator="\n"
     )
     writer.writeheader()
     for record in records:
@@ -810,13 +811,10 @@ def _fetch_photos(
     (and saved), so a resumed build does not ask for them again. If any failed because of the
     network, :class:`DataUnavailableError` is raised after trying all the others.
     """
-    from tqdm.auto import tqdm
-
     kept: list[dict[str, Any]] = []
     skipped: dict[str, str] = plan.setdefault("skipped", {})  # file -> reason
     transient, last_problem = 0, ""
-    bar = tqdm(plan["records"], desc="Odonata photos", unit="photo", disable=_progress_disabled(progress))
-    for record in bar:
+    for record in track(plan["records"], desc="Odonata photos", unit="photo", show=progress):
         relative = _relative_file(record)
         if relative in skipped:
             continue
@@ -828,7 +826,7 @@ def _fetch_photos(
             last_problem = f"{record['photo_url']}: {problem}"
         else:
             skipped[relative] = problem
-            _write_atomically(dest / PLAN, json.dumps(plan, indent=1))
+            _write_atomically(dest / _PLAN, json.dumps(plan, indent=1))
     if transient:
         raise DataUnavailableError(
             f"Could not get {transient} of {len(plan['records'])} Odonata photos from iNaturalist: the "
@@ -860,9 +858,9 @@ def _warn_skipped(plan: dict[str, Any]) -> None:
 def _summary(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Per class: how many observers, the most photos from one observer, and photos per year observed."""
     out: dict[str, Any] = {}
-    for label in CLASS_NAMES:
+    for label in _CLASS_NAMES:
         mine = [r for r in records if r["label"] == label]
-        per_observer = Counter(observer_of(r) for r in mine)
+        per_observer = Counter(_observer_of(r) for r in mine)
         years = Counter(r.get("observed_on", "")[:4] or "unknown" for r in mine)
         out[label] = {
             "observers": len(per_observer),
@@ -878,13 +876,13 @@ def _old_manifest(dest: Path, manifest: dict[str, Any]) -> None:
     Its plan is needed to tell the builder's files from others; with it, the manifest and
     attribution are removed (the folder is then an unfinished build that :func:`_plan` re-plans).
     """
-    if not _is_first_version((_read_json(dest / PLAN) or {}).get("settings")):
+    if not _is_first_version((_read_json(dest / _PLAN) or {}).get("settings")):
         raise ValueError(
-            f"{dest} holds an Odonata dataset that {_OLD_BUILDER}, and its plan ({PLAN}) is gone, so the "
+            f"{dest} holds an Odonata dataset that {_OLD_BUILDER}, and its plan ({_PLAN}) is gone, so the "
             "builder cannot tell its photos from other files. Delete the folder (or choose another) and run "
             "this again to build the dataset anew."
         )
-    (dest / MANIFEST).unlink()
+    (dest / _MANIFEST).unlink()
     (dest / "attribution.csv").unlink(missing_ok=True)
 
 
@@ -894,10 +892,10 @@ def build_odonata(
     images_per_class: int | Mapping[str, int] = 1000,
     splits: Sequence[float] = (0.7, 0.15, 0.15),
     seed: int = 0,
-    years: Sequence[int] = YEARS,
+    years: Sequence[int] = _YEARS,
     windows_per_year: int = 4,
     max_per_observer: int | None = 5,
-    api_url: str = INAT_API,
+    api_url: str = _INAT_API,
     request_delay: float = 1.0,
     session: Any = None,
     progress: bool = True,
@@ -906,16 +904,18 @@ def build_odonata(
 ) -> Path:
     """Build (or finish building) the Odonata dataset in ``dest`` and return ``dest``.
 
+    Chapter 04's data (through :func:`get`); ``datasets.download("odonata")`` calls it too.
+
     Args:
         dest: The dataset folder (created if needed).
         images_per_class: Observations to take per class (one photo each), or ``{label: count}`` for
             counts that differ by class (the ``full`` profile asks for the article's 8,462 and 9,197).
         splits: Fractions for train, validation and test, per class; met approximately, since all
-            photos of one observer go to the same split (:func:`assign_splits`).
+            photos of one observer go to the same split (:func:`_assign_splits`).
         seed: Seed of the split assignment.
-        years: First and last year (date observed) to sample from (:data:`YEARS`).
+        years: First and last year (date observed) to sample from (:data:`_YEARS`).
         windows_per_year: Windows each year is cut into, each with an even share of the photos (4:
-            quarters, 12: months); see :func:`sample_observations`.
+            quarters, 12: months); see :func:`_sample_observations`.
         max_per_observer: The most photos one observer may give per class (``None``: no cap).
         api_url: Base URL of the iNaturalist API v1.
         request_delay: Seconds between API requests (iNaturalist asks for about one per second); also
@@ -939,14 +939,14 @@ def build_odonata(
     """
     dest = Path(dest).expanduser()
     if isinstance(images_per_class, Mapping):
-        unknown = sorted(set(images_per_class) ^ set(CLASS_NAMES))
+        unknown = sorted(set(images_per_class) ^ set(_CLASS_NAMES))
         if unknown:
-            raise ValueError(f"images_per_class must give a count for each of {CLASS_NAMES}, not {unknown}.")
-        count: int | dict[str, int] = {label: int(images_per_class[label]) for label in CLASS_NAMES}
+            raise ValueError(f"images_per_class must give a count for each of {_CLASS_NAMES}, not {unknown}.")
+        count: int | dict[str, int] = {label: int(images_per_class[label]) for label in _CLASS_NAMES}
     else:
         count = int(images_per_class)
     settings = {
-        "version": PLAN_VERSION,
+        "version": _PLAN_VERSION,
         "images_per_class": count,
         "splits": [float(f) for f in splits],
         "seed": int(seed),
@@ -956,11 +956,11 @@ def build_odonata(
         "photo_size": photo_size,
     }
     # Check the arguments before any request.
-    assign_splits([], settings["splits"])
-    observation_windows(settings["years"], settings["windows_per_year"])
+    _assign_splits([], settings["splits"])
+    _observation_windows(settings["years"], settings["windows_per_year"])
     if max_per_observer is not None and max_per_observer < 1:
         raise ValueError(f"max_per_observer must be at least 1 (or None for no cap), not {max_per_observer}.")
-    manifest = _read_json(dest / MANIFEST)
+    manifest = _read_json(dest / _MANIFEST)
     if manifest is not None and _is_first_version(manifest.get("settings")):
         _old_manifest(dest, manifest)
     elif manifest is not None:
@@ -982,9 +982,9 @@ def build_odonata(
         )
     _warn_skipped(plan)
     counts = {
-        s: {c: sum(r["split"] == s and r["label"] == c for r in kept) for c in CLASS_NAMES} for s in SPLITS
+        s: {c: sum(r["split"] == s and r["label"] == c for r in kept) for c in _CLASS_NAMES} for s in _SPLITS
     }
-    empty = [c for c in CLASS_NAMES if not any(counts[s][c] for s in SPLITS)]
+    empty = [c for c in _CLASS_NAMES if not any(counts[s][c] for s in _SPLITS)]
     if empty:
         raise DataUnavailableError(
             f"Could not get any {', '.join(empty)} photos from iNaturalist ({api_url}).\nWhat to do: {_FIX}.",
@@ -1000,9 +1000,9 @@ def build_odonata(
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "settings": settings,
         "taxon_ids": plan["taxon_ids"],
-        "taxa": TAXA,
-        "class_names": list(CLASS_NAMES),
-        "splits": list(SPLITS),
+        "taxa": _TAXA,
+        "class_names": list(_CLASS_NAMES),
+        "splits": list(_SPLITS),
         "counts": counts,
         "grouped_by": "observer: all photos of one observer are in one split, except divided_observers",
         "divided_observers": plan.get("divided_observers", {}),
@@ -1010,7 +1010,7 @@ def build_odonata(
         "skipped": plan.get("skipped", {}),
         "licenses": "Per photo, see attribution.csv (CC0, CC BY, CC BY-NC, CC BY-SA, CC BY-NC-SA).",
     }
-    _write_atomically(dest / MANIFEST, json.dumps(manifest, indent=1))
+    _write_atomically(dest / _MANIFEST, json.dumps(manifest, indent=1))
     return dest
 
 
@@ -1019,7 +1019,7 @@ def build_odonata(
 # --------------------------------------------------------------------------------------------------
 
 #: The article's photos per class before mirroring (from :mod:`helpers.articles`, the single source).
-ARTICLE_IMAGES: dict[str, int] = dict(_article("odonata").notes["original_images"])
+_ARTICLE_IMAGES: dict[str, int] = dict(_article("odonata").notes["original_images"])
 
 #: What :func:`get` builds for each profile that downloads (``smoke`` uses the offline sample): the
 #: folder under :func:`~helpers.datasets.data_home`, and :func:`build_odonata`'s arguments.
@@ -1038,7 +1038,7 @@ PROFILE_BUILDS: dict[str, dict[str, Any]] = {
     },
     "full": {
         "folder": "odonata-full",
-        "images_per_class": ARTICLE_IMAGES,
+        "images_per_class": _ARTICLE_IMAGES,
         "splits": (0.7125, 0.0375, 0.25),
         "windows_per_year": 12,
         "max_per_observer": 20,
@@ -1053,7 +1053,7 @@ def get(profile: str = "quick", data_dir: str | os.PathLike | None = None, **bui
     ``datasets.get``. ``quick`` and ``full`` build from iNaturalist (:func:`build_odonata`) with the
     settings of :data:`PROFILE_BUILDS` into their own folders under the course's data home, so a
     ``quick`` build is never mistaken for a ``full`` one. ``build_options`` go to :func:`build_odonata`
-    (and win over the profile's settings).
+    (and win over the profile's settings). Chapter 04 loads its photos with it.
     """
     from . import data_home
     from . import get as get_dataset
@@ -1074,14 +1074,15 @@ def article_test_share() -> dict[str, float]:
     """The article's test share per class, after mirroring: 4,230 of 16,924 damselflies, 4,597 of 18,394 dragonflies.
 
     The article gives the doubled counts and the training counts (12,694 and 13,797); the test images
-    are the rest (8,827 in all). Both shares are 25 % to within 0.01 percentage point.
+    are the rest (8,827 in all). Both shares are 25 % to within 0.01 percentage point. The default of
+    :func:`mirror_split` in chapter 04; :mod:`helpers.budget` sizes chapter 04's article recipe with it.
     """
     notes = _article("odonata").notes
-    return {label: 1 - notes["train_images"][label] / notes["after_mirroring"][label] for label in CLASS_NAMES}
+    return {label: 1 - notes["train_images"][label] / notes["after_mirroring"][label] for label in _CLASS_NAMES}
 
 
 @dataclass(frozen=True)
-class MirrorSplit:
+class _MirrorSplit:
     """A train/test split of photos *and* their mirror images, made as the article made it.
 
     Every row of ``train`` and ``test`` is one stored image: ``(photo, mirrored)``, where ``photo`` indexes
@@ -1108,14 +1109,14 @@ class MirrorSplit:
 
 
 def mirror_split(labels: Sequence[int], class_names: Sequence[str], *, seed: int = 0,
-                 test_share: Mapping[str, float] | float | None = None) -> MirrorSplit:
+                 test_share: Mapping[str, float] | float | None = None) -> _MirrorSplit:
     """Double a set of photos with their mirror images, then split the doubled set per class, as the article did.
 
     Each photo ``i`` becomes two images, ``(i, 0)`` and ``(i, 1)``; the ``2 n`` images of each class are
     shuffled with ``seed`` and the first ``round(share x 2 n)`` go to the test set. A photo and its mirror
     are **not** kept together, so about three in four test images have their twin in the training set:
     the article's leak, reproduced on purpose (its 13,797 dragonfly training images, an odd number, show
-    that it did not keep the pairs together either).
+    that it did not keep the pairs together either). Chapter 04's article recipe.
 
     Args:
         labels: The class index of each original photo.
@@ -1141,25 +1142,25 @@ def mirror_split(labels: Sequence[int], class_names: Sequence[str], *, seed: int
     train_rows = np.concatenate(train) if train else empty
     test_rows = np.concatenate(test) if test else empty
     order = np.lexsort((test_rows[:, 1], test_rows[:, 0]))  # the test set in photo order, twins side by side
-    return MirrorSplit(train_rows, test_rows[order], labels)
+    return _MirrorSplit(train_rows, test_rows[order], labels)
 
 
 @dataclass(frozen=True)
-class Chunk:
-    """One round of the article's training: positions in ``MirrorSplit.train`` to train on and to validate on."""
+class _Chunk:
+    """One round of the article's training: positions in ``_MirrorSplit.train`` to train on and to validate on."""
 
     train: np.ndarray
     val: np.ndarray
 
 
 def draw_chunks(train_labels: Sequence[int], *, n_chunks: int, per_class: int, val_fraction: float = 0.05,
-                seed: int = 0) -> list[Chunk]:
+                seed: int = 0) -> list[_Chunk]:
     """The article's rounds: ``n_chunks`` chunks of ``per_class`` images of every class, none drawn twice.
 
     The article trained on chunks of 4,000 training images (2,000 per class), each loaded after the last,
     six times (24,000 of its 26,491), and used 5 % of each chunk for validation; which 5 % it does not say,
     so a random 5 % of the chunk is taken here. Images left over after the last chunk are never trained on,
-    as in the article.
+    as in the article. Chapter 04's article recipe.
 
     Raises:
         ValueError: a class has fewer than ``n_chunks x per_class`` training images.
@@ -1177,5 +1178,5 @@ def draw_chunks(train_labels: Sequence[int], *, n_chunks: int, per_class: int, v
     for k in range(n_chunks):
         members = rng.permutation(np.concatenate([d[k] for d in drawn]))
         n_val = int(round(val_fraction * len(members)))
-        chunks.append(Chunk(train=np.sort(members[n_val:]), val=np.sort(members[:n_val])))
+        chunks.append(_Chunk(train=np.sort(members[n_val:]), val=np.sort(members[:n_val])))
     return chunks

@@ -21,7 +21,7 @@ the file stores it, as phones, cameras, scanners and editors do:
 - what macOS leaves behind: ``.DS_Store`` and an AppleDouble ``._IMG_0006.JPG``.
 
 The HEIC file is a real one, made once with pillow-heif 1.8.1 (libheif) from this module's own
-scene and stored in :data:`HEIC_BASE64`: writing HEIC needs that package, which the course does not
+scene and stored in :data:`_HEIC_BASE64`: writing HEIC needs that package, which the course does not
 install. :func:`expected_view` gives what a colour-managed photo viewer shows of each file (the
 scene, in grey for the grayscale files, on white for the transparent ones): ``tests/test_photos.py``
 checks the course's decoding against it.
@@ -43,24 +43,24 @@ from PIL import Image, ImageCms, ImageDraw
 
 from .samples import is_made, publish
 
-CLASSES = ("ball", "box")
+_CLASSES = ("ball", "box")
 #: (height, width) of the scene in most files: landscape, so a quarter turn changes the shape.
-SIZE = (96, 128)
+_SIZE = (96, 128)
 #: The big phone photo: 4000 tall and 3000 wide as a viewer shows it (held upright), stored 3000x4000.
 BIG_SIZE = (4000, 3000)
-TINY_SIZE = (12, 16)
+_TINY_SIZE = (12, 16)
 SKY, GRASS, MARKER_RED, SHAPE_YELLOW = (110, 170, 235), (70, 150, 60), (220, 30, 30), (245, 200, 40)
 #: How the pixels are stored for each EXIF orientation, so that a viewer applying it shows the scene.
-STORED_AS = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+_STORED_AS = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
              4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_90,
              7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_270}
 #: The chromaticities of Display P3 (DCI-P3 primaries, D65 white), x and y of red, green, blue.
-P3_PRIMARIES = ((0.680, 0.320), (0.265, 0.690), (0.150, 0.060))
-D65 = (0.3127, 0.3290)
+_P3_PRIMARIES = ((0.680, 0.320), (0.265, 0.690), (0.150, 0.060))
+_D65 = (0.3127, 0.3290)
 
 
 @dataclass(frozen=True)
-class PhonePhoto:
+class _PhonePhoto:
     """One file of the folder.
 
     Attributes:
@@ -78,13 +78,13 @@ class PhonePhoto:
     kind: str
     story: str
     view: str = "colour"
-    size: tuple[int, int] = SIZE
+    size: tuple[int, int] = _SIZE
     orientation: int = 1
     format: str = "JPEG"
 
     @property
     def label(self) -> int:
-        return CLASSES.index(self.path.split("/")[0])
+        return _CLASSES.index(self.path.split("/")[0])
 
 
 _ORIENTATION_STORIES = {
@@ -95,42 +95,42 @@ _ORIENTATION_STORIES = {
 }
 
 #: Every file :func:`make_phone_photos` writes (the AVIF file only when this Pillow can write AVIF).
-PHOTOS: tuple[PhonePhoto, ...] = (
-    PhonePhoto("ball/IMG_0001.JPG", "tidy JPEG", "an RGB JPEG as the course datasets have them, upper-case .JPG"),
-    *(PhonePhoto(f"{CLASSES[o > 4]}/IMG_{o:04d}.JPG", f"Orientation={o}", f"EXIF Orientation={o}: the pixels "
+PHOTOS: tuple[_PhonePhoto, ...] = (
+    _PhonePhoto("ball/IMG_0001.JPG", "tidy JPEG", "an RGB JPEG as the course datasets have them, upper-case .JPG"),
+    *(_PhonePhoto(f"{_CLASSES[o > 4]}/IMG_{o:04d}.JPG", f"Orientation={o}", f"EXIF Orientation={o}: the pixels "
                  f"{_ORIENTATION_STORIES[o]}", orientation=o) for o in range(2, 9)),
-    PhonePhoto("ball/IMG_0009.JPEG", "progressive JPEG", "a progressive JPEG (as web sites serve them), .JPEG"),
-    PhonePhoto("ball/IMG_0010.jpg", "grayscale JPEG", "a one-channel (L) JPEG: a black-and-white photo", "gray"),
-    PhonePhoto("ball/IMG_0011.jpg", "CMYK JPEG", "a four-channel CMYK JPEG, inverted as Adobe software saves it "
+    _PhonePhoto("ball/IMG_0009.JPEG", "progressive JPEG", "a progressive JPEG (as web sites serve them), .JPEG"),
+    _PhonePhoto("ball/IMG_0010.jpg", "grayscale JPEG", "a one-channel (L) JPEG: a black-and-white photo", "gray"),
+    _PhonePhoto("ball/IMG_0011.jpg", "CMYK JPEG", "a four-channel CMYK JPEG, inverted as Adobe software saves it "
                "for print"),
-    PhonePhoto("box/IMG_0012.jpg", "YCCK JPEG", "a CMYK JPEG stored as YCCK (Adobe transform 2), as Photoshop "
+    _PhonePhoto("box/IMG_0012.jpg", "YCCK JPEG", "a CMYK JPEG stored as YCCK (Adobe transform 2), as Photoshop "
                "saves print photos"),
-    PhonePhoto("box/IMG_0013.JPG", "Display P3 JPEG", "an iPhone-style JPEG in Display P3 colours, with the ICC "
+    _PhonePhoto("box/IMG_0013.JPG", "Display P3 JPEG", "an iPhone-style JPEG in Display P3 colours, with the ICC "
                "profile that says so"),
-    PhonePhoto("ball/scan_0014.png", "grayscale PNG", "an 8-bit grayscale (L) PNG: a scanned page", "gray",
+    _PhonePhoto("ball/scan_0014.png", "grayscale PNG", "an 8-bit grayscale (L) PNG: a scanned page", "gray",
                format="PNG"),
-    PhonePhoto("box/scan_0015.png", "16-bit gray PNG", "a 16-bit grayscale PNG (Pillow mode I;16): a scanner's "
+    _PhonePhoto("box/scan_0015.png", "16-bit gray PNG", "a 16-bit grayscale PNG (Pillow mode I;16): a scanner's "
                "or a microscope's", "gray", format="PNG"),
-    PhonePhoto("box/IMG_0016.png", "16-bit RGB PNG", "a 48-bit RGB PNG: what raw converters export", format="PNG"),
-    PhonePhoto("ball/sticker_0017.png", "palette PNG, transparent", "a palette (P) PNG whose background is a "
+    _PhonePhoto("box/IMG_0016.png", "16-bit RGB PNG", "a 48-bit RGB PNG: what raw converters export", format="PNG"),
+    _PhonePhoto("ball/sticker_0017.png", "palette PNG, transparent", "a palette (P) PNG whose background is a "
                "transparent palette entry: a sticker", "cutout", format="PNG"),
-    PhonePhoto("box/cutout_0018.Png", "RGBA PNG, transparent", "an RGBA PNG with a transparent background (stored "
+    _PhonePhoto("box/cutout_0018.Png", "RGBA PNG, transparent", "an RGBA PNG with a transparent background (stored "
                "black under it): a cut-out from an editor, .Png", "cutout", format="PNG"),
-    PhonePhoto("ball/IMG_0019.webp", "WebP", "a lossy WebP, as browsers save images from the web", format="WEBP"),
-    PhonePhoto("box/IMG_0020.HEIC", "HEIC", "a HEIC photo, the format iPhones save by default", format="HEIF"),
-    PhonePhoto("ball/IMG_0021.avif", "AVIF", "an AVIF image (newer Android phones, the web)", format="AVIF"),
-    PhonePhoto("box/IMG_0022.JPG", "12 MP, Orientation=6", "a 4000x3000 phone photo held upright: 12 million "
+    _PhonePhoto("ball/IMG_0019.webp", "WebP", "a lossy WebP, as browsers save images from the web", format="WEBP"),
+    _PhonePhoto("box/IMG_0020.HEIC", "HEIC", "a HEIC photo, the format iPhones save by default", format="HEIF"),
+    _PhonePhoto("ball/IMG_0021.avif", "AVIF", "an AVIF image (newer Android phones, the web)", format="AVIF"),
+    _PhonePhoto("box/IMG_0022.JPG", "12 MP, Orientation=6", "a 4000x3000 phone photo held upright: 12 million "
                "pixels stored sideways with Orientation=6", size=BIG_SIZE, orientation=6),
-    PhonePhoto("ball/IMG_0023.jpg", "tiny 16x12", "a 16x12 thumbnail", size=TINY_SIZE),
-    PhonePhoto("box/IMG_0024.jpg", "PNG named .jpg", "a PNG whose name says JPEG (renamed by hand)", format="PNG"),
-    PhonePhoto("ball/IMG_0025.png", "JPEG named .png", "a JPEG whose name says PNG"),
+    _PhonePhoto("ball/IMG_0023.jpg", "tiny 16x12", "a 16x12 thumbnail", size=_TINY_SIZE),
+    _PhonePhoto("box/IMG_0024.jpg", "PNG named .jpg", "a PNG whose name says JPEG (renamed by hand)", format="PNG"),
+    _PhonePhoto("ball/IMG_0025.png", "JPEG named .png", "a JPEG whose name says PNG"),
 )
 #: Files a viewer never shows, written too: macOS's folder settings and AppleDouble resource files.
-HIDDEN = (".DS_Store", "ball/.DS_Store", "box/._IMG_0006.JPG")
+_HIDDEN = (".DS_Store", "ball/.DS_Store", "box/._IMG_0006.JPG")
 
-#: A real HEIC file (2,583 bytes) of ``scene(1, SIZE)``, made with pillow-heif 1.8.1 (libheif 1.23.6, x265 4.3)
-#: at quality 90: ``Image.fromarray(scene(1)).save(buffer, format="HEIF", quality=90)``.
-HEIC_BASE64 = (
+#: A real HEIC file (2,583 bytes) of ``_scene(1, _SIZE)``, made with pillow-heif 1.8.1 (libheif 1.23.6, x265 4.3)
+#: at quality 90: ``Image.fromarray(_scene(1)).save(buffer, format="HEIF", quality=90)``.
+_HEIC_BASE64 = (
     "AAAAHGZ0eXBoZWljAAAAAG1pZjFoZWljbWlhZgAAAVZtZXRhAAAAAAAAACFoZGxyAAAAAAAAAABwaWN0AAAAAAAAAAAAAAAAAAAA"
     "ACJpbG9jAAAAAERAAAEAAQAAAAABegABAAAAAAAACJ0AAAAjaWluZgAAAAAAAQAAABVpbmZlAgAAAAABAABodmMxAAAAAA5waXRt"
     "AAAAAAABAAAA1mlwcnAAAAC3aXBjbwAAAHhodmNDAQNwAAAAkAAAAAAAHvAA/P34+AAADwNgAAEAGEABDAH//wNwAAADAJAAAAMA"
@@ -170,20 +170,26 @@ HEIC_BASE64 = (
 
 
 def avif_supported() -> bool:
-    """Whether this Pillow writes AVIF (built in from Pillow 11.3 on; older ones need pillow-avif-plugin)."""
+    """Whether this Pillow writes AVIF (built in from Pillow 11.3 on; older ones need pillow-avif-plugin).
+
+    Chapter 09 writes the AVIF phone photo only where it returns True (make_phone_photos).
+    """
     Image.init()
     return "AVIF" in Image.SAVE
 
 
-def photo(name: str) -> PhonePhoto:
-    """The :class:`PhonePhoto` whose file name (or ``class/name`` path) is ``name``."""
+def photo(name: str) -> _PhonePhoto:
+    """The :class:`_PhonePhoto` whose file name (or ``class/name`` path) is ``name``.
+
+    Chapter 09 looks its phone photos up with it.
+    """
     for p in PHOTOS:
         if name in (p.path, p.path.split("/")[1]):
             return p
     raise KeyError(f"No phone photo named {name!r}; the names are {[p.path for p in PHOTOS]}.")
 
 
-def scene(label: int, size: tuple[int, int] = SIZE) -> np.ndarray:
+def _scene(label: int, size: tuple[int, int] = _SIZE) -> np.ndarray:
     """The picture every file shows: uint8 RGB ``(height, width, 3)``, the same for the same arguments."""
     h, w = size
     rows = np.where((np.arange(h) < h * 0.55)[:, None], SKY, GRASS).astype(np.float32)  # sky over grass
@@ -209,7 +215,7 @@ def _shape(draw: ImageDraw.ImageDraw, label: int, h: int, w: int) -> None:
         draw.rectangle(box, fill=SHAPE_YELLOW)
 
 
-def cutout(label: int, size: tuple[int, int] = SIZE) -> np.ndarray:
+def _cutout(label: int, size: tuple[int, int] = _SIZE) -> np.ndarray:
     """The scene's red square and shape on a transparent background: uint8 RGBA, black under the transparency."""
     h, w = size
     rgba = np.zeros((h, w, 4), np.uint8)
@@ -224,19 +230,23 @@ def cutout(label: int, size: tuple[int, int] = SIZE) -> np.ndarray:
     return np.asarray(image)
 
 
-def expected_view(item: PhonePhoto) -> np.ndarray:
-    """What a colour-managed photo viewer shows of ``item``: uint8 RGB, transparency over white."""
+def expected_view(item: _PhonePhoto) -> np.ndarray:
+    """What a colour-managed photo viewer shows of ``item``: uint8 RGB, transparency over white.
+
+    The reference the tests of chapter 09's decoding compare with (tests/test_photos.py, test_pipeline.py,
+    test_export.py, test_predict.py).
+    """
     if item.view == "cutout":
-        rgba = cutout(item.label, item.size).astype(np.float32)
+        rgba = _cutout(item.label, item.size).astype(np.float32)
         alpha = rgba[..., 3:] / 255
         return np.round(rgba[..., :3] * alpha + 255 * (1 - alpha)).astype(np.uint8)
-    rgb = scene(item.label, item.size)
+    rgb = _scene(item.label, item.size)
     if item.view == "gray":
         return np.asarray(Image.fromarray(rgb).convert("L").convert("RGB"))
     return rgb
 
 
-def display_p3_profile() -> bytes:
+def _display_p3_profile() -> bytes:
     """An ICC profile of Display P3 (the colour space of iPhone photos): DCI-P3 primaries, D65 white, sRGB curve.
 
     Built from LittleCMS's own sRGB profile (``ImageCms.createProfile("sRGB")``), which has the same
@@ -247,11 +257,11 @@ def display_p3_profile() -> bytes:
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     tags = _icc_tags(srgb)
     chad = np.array(struct.unpack(">9i", tags[b"chad"][8:44]), np.float64).reshape(3, 3) / 65536
-    colorants = chad @ _rgb_to_xyz(P3_PRIMARIES, D65)
+    colorants = chad @ _rgb_to_xyz(_P3_PRIMARIES, _D65)
     for i, sig in enumerate((b"rXYZ", b"gXYZ", b"bXYZ")):
         tags[sig] = b"XYZ \0\0\0\0" + struct.pack(">3i", *(round(v * 65536) for v in colorants[:, i]))
     tags[b"chrm"] = (b"chrm\0\0\0\0" + struct.pack(">HH", 3, 0)
-                     + b"".join(struct.pack(">2I", round(x * 65536), round(y * 65536)) for x, y in P3_PRIMARIES))
+                     + b"".join(struct.pack(">2I", round(x * 65536), round(y * 65536)) for x, y in _P3_PRIMARIES))
     tags[b"desc"] = _mluc("Display P3")
     tags[b"cprt"] = _mluc("No copyright, use freely")
     return _icc_bytes(srgb[:128], tags)
@@ -345,13 +355,13 @@ def _save(image: Image.Image, fmt: str, **kwargs) -> bytes:
     return buffer.getvalue()
 
 
-def encode(item: PhonePhoto) -> bytes | None:
+def _encode(item: _PhonePhoto) -> bytes | None:
     """The bytes of ``item``'s file, or ``None`` when this Pillow cannot write its format (AVIF)."""
-    rgb = scene(item.label, item.size)
+    rgb = _scene(item.label, item.size)
     image = Image.fromarray(rgb)
     name = item.path.split("/")[1]
     if item.orientation != 1:
-        return _jpeg(image.transpose(STORED_AS[item.orientation]), exif=_exif(item.orientation), quality=90)
+        return _jpeg(image.transpose(_STORED_AS[item.orientation]), exif=_exif(item.orientation), quality=90)
     if item.kind == "progressive JPEG":
         return _jpeg(image, progressive=True)
     if item.kind == "grayscale JPEG":
@@ -361,9 +371,9 @@ def encode(item: PhonePhoto) -> bytes | None:
     if item.kind == "YCCK JPEG":
         return _ycck_jpeg(rgb)
     if item.kind == "Display P3 JPEG":
-        p3 = ImageCms.ImageCmsProfile(io.BytesIO(display_p3_profile()))
+        p3 = ImageCms.ImageCmsProfile(io.BytesIO(_display_p3_profile()))
         wide = ImageCms.profileToProfile(image, ImageCms.createProfile("sRGB"), p3, outputMode="RGB")
-        return _jpeg(wide, icc_profile=display_p3_profile(), exif=_exif(1))
+        return _jpeg(wide, icc_profile=_display_p3_profile(), exif=_exif(1))
     if item.kind == "grayscale PNG":
         return _save(image.convert("L"), "PNG")
     if item.kind == "16-bit gray PNG":
@@ -371,7 +381,7 @@ def encode(item: PhonePhoto) -> bytes | None:
     if item.kind == "16-bit RGB PNG":
         return _png16(rgb.astype(np.uint16) * 257)
     if item.kind == "palette PNG, transparent":
-        rgba = cutout(item.label, item.size)
+        rgba = _cutout(item.label, item.size)
         index = np.zeros(rgba.shape[:2], np.uint8)  # entry 0: the background, black and transparent
         index[(rgba[..., :3] == MARKER_RED).all(-1) & (rgba[..., 3] > 0)] = 1
         index[(rgba[..., :3] == SHAPE_YELLOW).all(-1) & (rgba[..., 3] > 0)] = 2
@@ -379,11 +389,11 @@ def encode(item: PhonePhoto) -> bytes | None:
         out.putpalette([0, 0, 0, *MARKER_RED, *SHAPE_YELLOW])
         return _save(out, "PNG", transparency=0)
     if item.kind == "RGBA PNG, transparent":
-        return _save(Image.fromarray(cutout(item.label, item.size), "RGBA"), "PNG")
+        return _save(Image.fromarray(_cutout(item.label, item.size), "RGBA"), "PNG")
     if item.kind == "WebP":
         return _save(image, "WEBP", quality=92)
     if item.kind == "HEIC":
-        return base64.b64decode(HEIC_BASE64)
+        return base64.b64decode(_HEIC_BASE64)
     if item.kind == "AVIF":
         return _save(image, "AVIF", quality=90) if avif_supported() else None
     if item.kind == "PNG named .jpg":
@@ -407,7 +417,9 @@ def _ds_store() -> bytes:
 
 
 def make_phone_photos(dest: str | Path | None = None) -> Path:
-    """Write the folder of :data:`PHOTOS` (and :data:`HIDDEN`) under ``dest``; return the photo folder.
+    """Write the folder of :data:`PHOTOS` (and :data:`_HIDDEN`) under ``dest``; return the photo folder.
+
+    Chapter 09 teaches with it.
 
     The layout is a learner's: ``dest/phone_photos/<class>/<file>``, two classes (``ball``, ``box``),
     no split folders. A ``COURSE_SAMPLE.json`` marker in ``dest`` marks it as generated data; made once,
@@ -432,12 +444,12 @@ def make_phone_photos(dest: str | Path | None = None) -> Path:
     work = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}-"))
     try:  # build beside dest, then rename: an interrupted run never leaves half a folder
         for item in PHOTOS:
-            data = encode(item)
+            data = _encode(item)
             if data is not None:
                 path = work / "phone_photos" / item.path
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(data)
-        for hidden in HIDDEN:
+        for hidden in _HIDDEN:
             path = work / "phone_photos" / hidden
             path.write_bytes(_apple_double() if Path(hidden).name.startswith("._") else _ds_store())
         publish(work, dest, spec)

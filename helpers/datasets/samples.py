@@ -39,12 +39,12 @@ DEFAULT_IMAGES_PER_CLASS = {"intel": 24, "food5k": 36, "fruits360": 20, "mosquit
 #: Bumped when a dataset's generator writes other files for the same arguments, so that a sample made by the
 #: older generator is regenerated instead of reused (fruits360 2: rotation series named as the real dataset;
 #: odonata 2: its classes differ in brightness too, see ``ODONATA_VALUES``).
-GENERATOR_VERSION = {"fruits360": 2, "odonata": 2}
+_GENERATOR_VERSION = {"fruits360": 2, "odonata": 2}
 #: Brightness (HSV value) of the odonata sample's background per class. Chapter 04 trains a grayscale model on
 #: it: with the same brightness for both classes (0.85), their hues (red, cyan) left 29 grey levels between
 #: them, and its grayscale network sat at chance for 4 to 12 epochs or more, so an 8-epoch smoke run ended at
 #: chance or not depending on the draw; with these, about 70 grey levels, it learns within 2 to 4 epochs.
-ODONATA_VALUES = (0.55, 0.95)
+_ODONATA_VALUES = (0.55, 0.95)
 
 
 @dataclass(frozen=True)
@@ -130,6 +130,9 @@ def make_sample(name: str, dest: str | Path, *, images_per_class: int | None = N
                 layout: str | None = None, held_per_class: int | None = None) -> Path:
     """Write a small offline copy of dataset ``name`` in its real layout under ``dest``; return ``dest``.
 
+    Every chapter's smoke profile runs on one (datasets.get); tools/local_kaggle.py and tools/rehearse.py build them
+    too.
+
     Args:
         name: One of the catalogue names (``intel``, ``food5k``, ``fruits360``, ``mosquito``, ``odonata``).
         dest: Folder to create. If it already holds a sample made with the same arguments, it is
@@ -153,8 +156,8 @@ def make_sample(name: str, dest: str | Path, *, images_per_class: int | None = N
     elif layout is not None:
         raise ValueError(f"Only food5k has alternative sample layouts; got layout={layout!r} for {name}.")
     spec = {"dataset": name, "images_per_class": n, "seed": seed, "layout": layout, "synthetic": True}
-    if name in GENERATOR_VERSION:  # only then, so that the other datasets' samples made before stay valid
-        spec["generator"] = GENERATOR_VERSION[name]
+    if name in _GENERATOR_VERSION:  # only then, so that the other datasets' samples made before stay valid
+        spec["generator"] = _GENERATOR_VERSION[name]
     if held_per_class is not None:  # only then, so that samples made before this option stay valid
         spec["held_per_class"] = held_per_class
     held = held_per_class or _split_sizes(n)[1]
@@ -182,6 +185,8 @@ def make_sample(name: str, dest: str | Path, *, images_per_class: int | None = N
 def publish(work: Path, dest: Path, spec: dict) -> None:
     """Mark the folder built in ``work`` with ``spec`` and move it to ``dest`` in one rename.
 
+    Chapter 09's example folders (phone_photos, folder_data) and every chapter's smoke samples are written through it.
+
     Generated folders are built beside ``dest`` and renamed into place, so an interrupted run never leaves
     half a folder at ``dest``; a folder generated before (it has the marker) is replaced. Used by
     :func:`make_sample` and chapter 09's example folders (``phone_photos``, ``folder_data``).
@@ -208,13 +213,18 @@ def _move_into_place(work: Path, dest: Path, spec: dict) -> None:
 
 
 def is_sample(root: str | Path) -> bool:
-    """True when ``root`` (or a folder above it) is a generated sample rather than real data."""
+    """True when ``root`` (or a folder above it) is a generated sample rather than real data.
+
+    In every chapter, datasets.load sets Loaded.sample with it, so a notebook can say it ran on generated data.
+    """
     root = Path(root).resolve()
     return any((p / MARKER).is_file() for p in (root, *root.parents))
 
 
 def is_made(dest: Path, spec: dict, what: str = "course sample") -> bool:
     """True when ``dest`` already holds the generated folder described by ``spec`` (so it can be reused).
+
+    Chapter 09's example folders (phone_photos, folder_data) are reused when it says so.
 
     False when it is missing, empty or was generated with other settings (safe to rebuild). A folder
     holding anything else is never overwritten: :class:`FileExistsError` naming ``what`` was expected.
@@ -282,7 +292,7 @@ def _food5k(root: Path, n: int, held: int, rng: np.random.Generator, layout: str
 
 #: The file-name prefixes of each sample fruit's rotation series, as the real dataset names them (its README:
 #: ``<frame>_100.jpg``, ``r_<frame>_100.jpg``, ``r2_<frame>_100.jpg``; recent classes ``r0_``, ``r1_``, ``r2_``).
-FRUIT_SERIES = {"Apple Red 1": ("", "r_", "r2_"), "Banana": ("", "r_"), "Cherry 1": ("", "r_", "r2_"),
+_FRUIT_SERIES = {"Apple Red 1": ("", "r_", "r2_"), "Banana": ("", "r_"), "Cherry 1": ("", "r_", "r2_"),
                 "Lemon": ("r0_", "r1_"), "Pear 2": ("r0_", "r1_", "r2_"), "Tomato 4": ("", "r_", "r2_", "r3_")}
 
 
@@ -296,7 +306,7 @@ def _fruits360(root: Path, n: int, held: int, rng: np.random.Generator, _layout:
     w = _Writer(rng, len(FRUIT_CLASSES))
     branch = root / "fruits-360_100x100" / "fruits-360"
     for label, cls in enumerate(FRUIT_CLASSES):
-        prefixes = FRUIT_SERIES[cls][: max(1, min(n, held))]  # tiny samples: at most one series per image
+        prefixes = _FRUIT_SERIES[cls][: max(1, min(n, held))]  # tiny samples: at most one series per image
         for prefix, n_train, n_test in zip(prefixes, _shares(n, len(prefixes)), _shares(held, len(prefixes)),
                                            strict=True):
             view = w.view((100, 100))
@@ -327,7 +337,7 @@ def _mosquito(root: Path, n: int, held: int, rng: np.random.Generator, _layout: 
 
 def _odonata(root: Path, n: int, held: int, rng: np.random.Generator, _layout: str | None) -> None:
     classes = info("odonata").class_names
-    w = _Writer(rng, len(classes), values=ODONATA_VALUES)  # apart in grayscale too (chapter 04)
+    w = _Writer(rng, len(classes), values=_ODONATA_VALUES)  # apart in grayscale too (chapter 04)
     train = n
     rows = []
     obs = iter(range(1000, 10**7))
