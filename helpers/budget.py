@@ -13,6 +13,9 @@ notebook they come from, and ``tests/test_budget.py`` fails when a notebook no l
 The table in ``docs/instructors.md`` is generated from here::
 
     python -m helpers.budget        # rewrites the table in docs/instructors.md
+
+The other half of a run's budget, its epochs and batch size, is each chapter's ``CFG``; :func:`override` applies
+the notebooks' ``EPOCHS`` and ``BATCH_SIZE`` parameters to it, the same way in every chapter.
 """
 
 from __future__ import annotations

@@ -168,6 +168,18 @@ def test_food5k_epfl_labels_come_from_file_names(tmp_path, given):
         assert Counter(found.labels[split])[0] == 3
 
 
+def test_a_link_to_its_own_folder_is_not_unwrapped(tmp_path):
+    """A training folder whose only entry is a link back to itself (named like an image; found by
+    tests/test_fuzz.py): the unwrap rule must not follow it round and round, and the error names the split."""
+    top = build_food5k_epfl(tmp_path, per_class=1)
+    for image in (top / "training").iterdir():
+        image.unlink()
+    (top / "training" / "0_0.jpg").symlink_to(".", target_is_directory=True)
+    with pytest.raises(LayoutError) as error:
+        locate(info("food5k"), tmp_path)
+    assert f"the training split {top / 'training'} holds no usable image" in str(error.value)
+
+
 def test_food5k_epfl_load_uses_its_own_validation_split(tmp_path):
     top = build_food5k_epfl(tmp_path, per_class=3)
     loaded = load("food5k", tmp_path)

@@ -82,4 +82,3 @@ def test_the_written_script_runs_alone_and_predicts_as_the_model(exported, phone
     expected = model.predict_on_batch(predict_script._load_image(photo, SIZE))[0]
     assert answers[0]["class"] == CLASSES[int(expected.argmax())]
     np.testing.assert_allclose([answers[0]["probabilities"][c] for c in CLASSES], expected, atol=1e-4)
-

@@ -272,10 +272,13 @@ def _split_of(folder_name: str) -> str | None:
 
 
 def _unwrap(folder: Path) -> Path:
-    """Look inside wrappers: a lone sub-folder of the same name, or a lone one without files and nothing beside it."""
+    """Look inside wrappers: a lone sub-folder of the same name, or a lone one without files and nothing beside it.
+
+    A link is never a wrapper (a link to its own folder would be followed round and round).
+    """
     for _ in range(_SEARCH_DEPTH):
         inner = _visible_dirs(folder)
-        if len(inner) != 1:
+        if len(inner) != 1 or inner[0].is_symlink():
             break
         if inner[0].name != folder.name and (_holds_a_file(folder) or _holds_a_file(inner[0])):
             break
