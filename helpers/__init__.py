@@ -38,7 +38,8 @@ One or a few chapters:
 - :mod:`helpers.predict`       05 and 09: predict one image from a file path or a URL.
 - :mod:`helpers.zoo`           06: many frozen backbones, one recipe, a fair comparison.
 - :mod:`helpers.finetune`      07: unfreeze the top of a backbone, BatchNormalization kept frozen (also 05, 08, 09).
-- :mod:`helpers.splits`        07: train/validation splits by group (a Fruits-360 rotation series stays together).
+- :mod:`helpers.splits`        train/validation splits: stratified at random (every chapter), or by group (07:
+  a Fruits-360 rotation series stays together).
 - :mod:`helpers.duplicates`    08: near-duplicate images across splits (perceptual hashes).
 - :mod:`helpers.calibration`   08: reliability diagrams, expected calibration error, temperature scaling.
 - :mod:`helpers.folder_data`   09: your own folder of photos as a dataset.

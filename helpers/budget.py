@@ -198,7 +198,7 @@ _LOAD_VAL_FRACTION = 0.2
 
 
 def _carve(n: int, fraction: float) -> tuple[int, int]:
-    """``(kept, held)`` when ``fraction`` of ``n`` images of one class is held out (as ``stratified_split``)."""
+    """``(kept, held)`` when ``fraction`` of ``n`` images of one class is held out (as ``splits.stratified_split``)."""
     held = round(n * fraction)
     if n >= 2:
         held = min(max(held, 1), n - 1)

@@ -75,12 +75,12 @@ def _split_files(scan: Found, *, val_fraction: float = 0.15, test_fraction: floa
     """Train, validation and test files and labels; returns ``(files, labels, how)``.
 
     Split folders found on disk are kept as they are. What is missing is carved out, stratified by
-    class with :func:`helpers.pipeline.stratified_split`: with class folders only, ``test_fraction``
+    class with :func:`helpers.splits.stratified_split`: with class folders only, ``test_fraction``
     of every class goes to test and ``val_fraction`` to validation (fractions of the whole); with
     ``train`` and ``test`` folders, validation takes ``val_fraction`` of ``train``; with ``train`` and
     ``val``, test takes ``test_fraction`` of ``train``. ``how`` says in words what was done.
     """
-    from .pipeline import stratified_split  # imports TensorFlow
+    from .splits import stratified_split
 
     if not (0 < val_fraction < 1 and 0 < test_fraction < 1 and val_fraction + test_fraction < 1):
         raise ValueError(f"val_fraction and test_fraction must be between 0 and 1 and leave some data to train on; "

@@ -229,28 +229,3 @@ def resize_in_model(model: keras.Model, cached_size: tuple[int, int]) -> keras.M
     else:
         resize = keras.layers.Resizing(height, width, interpolation="bilinear", dtype="float32", name="resize")
     return keras.Model(inputs, model(resize(inputs)), name=f"{model.name}_from_{cached[0]}x{cached[1]}")
-
-
-def stratified_split(labels: Sequence[int], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices ``(keep, held_out)`` with about ``fraction`` of every class held out.
-
-    Every chapter's datasets.load holds out validation with it where a dataset has no validation split; chapter 07 calls
-    it directly.
-
-    Used to carve a validation set out of a training folder with the same class balance. Every class
-    with at least two images keeps at least one image on each side.
-    """
-    if not 0 < fraction < 1:
-        raise ValueError(f"fraction must be between 0 and 1, not {fraction}")
-    labels = np.asarray(labels)
-    rng = np.random.default_rng(seed)
-    held: list[np.ndarray] = []
-    for cls in np.unique(labels):
-        idx = rng.permutation(np.flatnonzero(labels == cls))
-        k = int(round(len(idx) * fraction))
-        if len(idx) >= 2:
-            k = min(max(k, 1), len(idx) - 1)
-        held.append(idx[:k])
-    held_idx = np.sort(np.concatenate(held)) if held else np.array([], dtype=int)
-    keep_idx = np.setdiff1d(np.arange(len(labels)), held_idx)
-    return keep_idx, held_idx

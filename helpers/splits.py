@@ -1,4 +1,4 @@
-"""Validation splits that keep groups of near-copies together, so validation does not leak.
+"""Validation splits: stratified at random, or by group so that near-copies stay together and do not leak.
 
 A random split of a training folder is honest only when its images are independent. Fruits-360's are
 not: each class is a few rotation series, frames of one filmed turn of a fruit, and neighbouring frames
@@ -17,7 +17,32 @@ from collections.abc import Hashable, Sequence
 
 import numpy as np
 
-__all__ = ["grouped_split", "shared_groups"]
+__all__ = ["grouped_split", "shared_groups", "stratified_split"]
+
+
+def stratified_split(labels: Sequence[int], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(keep, held_out)`` with about ``fraction`` of every class held out.
+
+    Carves a validation set out of a training folder with the same class balance, when the images are
+    independent (otherwise hold out groups: :func:`grouped_split`). Every class with at least two images
+    keeps at least one image on each side. Every chapter's ``datasets.load`` holds out validation with it
+    where a dataset has no validation split, chapter 09 carves its missing splits with it, and chapter 07
+    calls it to show what a random split would report.
+    """
+    if not 0 < fraction < 1:
+        raise ValueError(f"fraction must be between 0 and 1, not {fraction}")
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    held: list[np.ndarray] = []
+    for cls in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == cls))
+        k = int(round(len(idx) * fraction))
+        if len(idx) >= 2:
+            k = min(max(k, 1), len(idx) - 1)
+        held.append(idx[:k])
+    held_idx = np.sort(np.concatenate(held)) if held else np.array([], dtype=int)
+    keep_idx = np.setdiff1d(np.arange(len(labels)), held_idx)
+    return keep_idx, held_idx
 
 
 def grouped_split(labels: Sequence[int], groups: Sequence[Hashable], fraction: float,

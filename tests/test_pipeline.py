@@ -10,20 +10,17 @@ os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
 
 import re
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
 import tensorflow as tf
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from layout_fixtures import class_colour, colour_labels, write_image
 from PIL import Image
 
 from helpers import pipeline
 from helpers.datasets import phone_photos
-from helpers.pipeline import cache_bytes, choose_cache, decode_image, make_dataset, stratified_split
+from helpers.pipeline import cache_bytes, choose_cache, decode_image, make_dataset
 
 N_FILES = 10
 LABELS = [i % 3 for i in range(N_FILES)]
@@ -170,53 +167,6 @@ def test_decode_image_keeps_a_solid_colour(tmp_path):
     image = decode_image(tf.constant(str(path)), (8, 8)).numpy()
     assert (image == np.array([200, 30, 7], np.uint8)).all()
 
-
-# --------------------------------------------------------------------------------------------------
-# stratified_split
-# --------------------------------------------------------------------------------------------------
-
-label_lists = st.lists(st.integers(min_value=0, max_value=6), min_size=0, max_size=120)
-fractions = st.floats(min_value=0.01, max_value=0.99, allow_nan=False)
-
-
-@settings(max_examples=200, deadline=None)
-@given(labels=label_lists, fraction=fractions, seed=st.integers(0, 2**32 - 1))
-def test_stratified_split_partitions_and_keeps_every_class_on_both_sides(labels, fraction, seed):
-    keep, held = stratified_split(labels, fraction, seed)
-    assert set(keep).isdisjoint(held)
-    assert sorted([*keep, *held]) == list(range(len(labels)))
-    assert len(set(keep)) == len(keep) and len(set(held)) == len(held)
-    counts = Counter(labels)
-    held_counts = Counter(labels[i] for i in held)
-    keep_counts = Counter(labels[i] for i in keep)
-    for cls, n in counts.items():
-        if n >= 2:
-            assert keep_counts[cls] >= 1 and held_counts[cls] >= 1, (cls, n)
-            assert held_counts[cls] == min(max(round(n * fraction), 1), n - 1)
-    assert stratified_split(labels, fraction, seed)[1].tolist() == held.tolist(), "deterministic"
-
-
-def test_stratified_split_fraction_per_class():
-    labels = [0] * 50 + [1] * 20 + [2] * 10
-    keep, held = stratified_split(labels, 0.2, seed=0)
-    assert Counter(labels[i] for i in held) == {0: 10, 1: 4, 2: 2}
-    assert len(keep) == 64
-
-
-def test_stratified_split_changes_with_the_seed():
-    labels = [0, 1] * 30
-    assert stratified_split(labels, 0.3, 0)[1].tolist() != stratified_split(labels, 0.3, 1)[1].tolist()
-
-
-@pytest.mark.parametrize("fraction", [0, 1, -0.2, 1.5])
-def test_stratified_split_rejects_bad_fractions(fraction):
-    with pytest.raises(ValueError, match="fraction"):
-        stratified_split([0, 1, 0, 1], fraction, 0)
-
-
-def test_stratified_split_of_nothing():
-    keep, held = stratified_split([], 0.2, 0)
-    assert keep.tolist() == [] and held.tolist() == []
 
 
 # --------------------------------------------------------------------------------------------------

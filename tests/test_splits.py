@@ -1,7 +1,11 @@
-"""Grouped validation splits (helpers/splits.py): whole groups on one side, about the asked share per class."""
+"""Validation splits (helpers/splits.py): stratified at random, or whole groups kept on one side."""
+
+from collections import Counter
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from helpers import splits
 
@@ -82,3 +86,51 @@ def test_fraction_outside_zero_one_is_refused(fraction):
 def test_labels_and_groups_of_different_lengths_are_refused():
     with pytest.raises(ValueError, match="3 labels but 2 groups"):
         splits.grouped_split([0, 0, 1], ["a", "b"], 0.2, seed=0)
+
+
+# --------------------------------------------------------------------------------------------------
+# stratified_split
+# --------------------------------------------------------------------------------------------------
+
+label_lists = st.lists(st.integers(min_value=0, max_value=6), min_size=0, max_size=120)
+fractions = st.floats(min_value=0.01, max_value=0.99, allow_nan=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(labels=label_lists, fraction=fractions, seed=st.integers(0, 2**32 - 1))
+def test_stratified_split_partitions_and_keeps_every_class_on_both_sides(labels, fraction, seed):
+    keep, held = splits.stratified_split(labels, fraction, seed)
+    assert set(keep).isdisjoint(held)
+    assert sorted([*keep, *held]) == list(range(len(labels)))
+    assert len(set(keep)) == len(keep) and len(set(held)) == len(held)
+    counts = Counter(labels)
+    held_counts = Counter(labels[i] for i in held)
+    keep_counts = Counter(labels[i] for i in keep)
+    for cls, n in counts.items():
+        if n >= 2:
+            assert keep_counts[cls] >= 1 and held_counts[cls] >= 1, (cls, n)
+            assert held_counts[cls] == min(max(round(n * fraction), 1), n - 1)
+    assert splits.stratified_split(labels, fraction, seed)[1].tolist() == held.tolist(), "deterministic"
+
+
+def test_stratified_split_fraction_per_class():
+    labels = [0] * 50 + [1] * 20 + [2] * 10
+    keep, held = splits.stratified_split(labels, 0.2, seed=0)
+    assert Counter(labels[i] for i in held) == {0: 10, 1: 4, 2: 2}
+    assert len(keep) == 64
+
+
+def test_stratified_split_changes_with_the_seed():
+    labels = [0, 1] * 30
+    assert splits.stratified_split(labels, 0.3, 0)[1].tolist() != splits.stratified_split(labels, 0.3, 1)[1].tolist()
+
+
+@pytest.mark.parametrize("fraction", [0, 1, -0.2, 1.5])
+def test_stratified_split_rejects_bad_fractions(fraction):
+    with pytest.raises(ValueError, match="fraction"):
+        splits.stratified_split([0, 1, 0, 1], fraction, 0)
+
+
+def test_stratified_split_of_nothing():
+    keep, held = splits.stratified_split([], 0.2, 0)
+    assert keep.tolist() == [] and held.tolist() == []

@@ -212,7 +212,8 @@ def load(
     Bad files (empty, truncated, not images) and stray folders are skipped with one
     :class:`DataWarning` per split that names them.
     """
-    from ..pipeline import cache_size, choose_cache, make_dataset, stratified_split  # imports TensorFlow
+    from ..pipeline import cache_size, choose_cache, make_dataset  # imports TensorFlow
+    from ..splits import stratified_split
 
     dataset = info(name)
     stored = cache_size(dataset.image_size, image_size)
