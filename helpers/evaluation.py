@@ -106,6 +106,8 @@ def classification_metrics(
 ) -> dict[str, float]:
     """Compute the course's full metric set from labels and class probabilities.
 
+    Every chapter that trains a classifier (00 and 02-09) reports its test split with it.
+
     Accuracy alone hides class imbalance, so balanced accuracy, macro-averaged precision, recall
     and F1, Cohen's kappa and MCC (agreement beyond chance) and ROC AUC (quality of the ranking,
     independent of the 0.5/argmax threshold) are reported as well. Top-5 accuracy is added when

@@ -129,11 +129,12 @@ def scratch_cnn(
 ) -> keras.Model:
     """The course's plain CNN: blocks of Conv2D (3x3, ReLU, same padding), MaxPooling, Dropout; then Dense layers.
 
-    Chapter 02 writes it out layer by layer and checks it equals this function; chapters 03, 04 and 08
-    reuse it. It is the course's recipe, not an article's: with ``convs_per_block=1`` it has the shape of
-    the Intel article's network (three conv-pool blocks, ``Dense(128)``) but doubles the filters and pads,
-    and with 2 it follows the odonata article's description (VGG-style pairs of convolutions). The
-    articles' own networks are :func:`intel_article_cnn` and, as far as its text goes, chapter 04's.
+    Chapter 02 writes it out layer by layer and checks it equals this function; chapters 00, 03, 04, 08 and 09
+    reuse it, and chapter 01 computes its receptive field. It is the course's recipe, not an article's: with
+    ``convs_per_block=1`` it has the shape of the Intel article's network (three conv-pool blocks,
+    ``Dense(128)``) but doubles the filters and pads, and with 2 it follows the odonata article's description
+    (VGG-style pairs of convolutions). The articles' own networks are :func:`intel_article_cnn` and, as far as
+    its text goes, chapter 04's.
     Binary problems (``num_classes == 2``) still use a 2-way softmax, so every chapter uses the same loss
     and metrics.
 

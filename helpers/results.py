@@ -93,6 +93,8 @@ def save(results_dir: str | Path, notebook: str, *, runtime: Runtime, dataset: s
          **extra: Any) -> Path:
     """Write ``results_dir/<notebook>.json`` (``<notebook>.article.json`` for the article recipe); return its path.
 
+    Every chapter's results cell calls it.
+
     The record holds the run's settings and ``written_at``, the UTC time it was written (ISO 8601, to the
     second), so a stale file from an earlier run can be told from a fresh one whatever its file time says,
     and ``trained_models``, the run log (:func:`record_trained`): for every model trained since the set-up
