@@ -25,8 +25,7 @@ def fit_verbosity() -> int:
     """Keras ``verbose`` for ``fit``: a live progress bar when a person watches, one line per epoch otherwise.
 
     Who watches is :func:`helpers.runtime.someone_watching`'s answer (nobody in the course's batch runs and CI).
-    Every chapter's ``model.fit(..., verbose=training.fit_verbosity())`` uses it.
-    Used in chapters 00 and 02-09, wherever a model trains.
+    Every ``model.fit(..., verbose=training.fit_verbosity())`` of chapters 00 and 02-09 uses it.
     """
     return 1 if someone_watching() else 2
 
