@@ -26,6 +26,9 @@ once, when TensorFlow is imported, so the set-up cell's first lines (:func:`help
 them before ``from helpers import ...`` and :func:`setup` sets them again for a kernel that skipped those lines;
 ``import helpers`` itself changes nothing in the environment.
 
+It also makes every ``fit`` trace its training step once instead of twice (:func:`build_before_first_trace`),
+which takes a third off the first epoch of each training run.
+
 ``COURSE_MIXED_PRECISION=0`` and ``COURSE_STRATEGY=none`` switch the first and the last off.
 To rehearse a GPU run's code paths on a laptop, ``COURSE_MIXED_PRECISION=1`` forces mixed precision (slow on
 a CPU, but it runs) and ``COURSE_STRATEGY=cpu:2`` splits the CPU into two devices and mirrors over them.
@@ -33,6 +36,7 @@ a CPU, but it runs) and ``COURSE_STRATEGY=cpu:2`` splits the CPU into two device
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import sys
@@ -307,6 +311,67 @@ def _quiet_dataset_shuffle_warning() -> None:
     warnings.filterwarnings("ignore", message=r"`shuffle=True` was passed, but will be ignored", category=UserWarning)
 
 
+def build_before_first_trace() -> bool:
+    """Make ``fit`` and ``evaluate`` build the optimizer and the metrics before tracing; True when it applies.
+
+    With the TensorFlow backend and no distribution strategy, Keras 3 creates a compiled model's optimizer
+    variables (Adam's moments, SGD's momentum) and its metrics' counters inside the first training step.
+    A ``tf.function`` that creates variables on its first call is traced a second time for the calls after
+    it (`tensorflow#48851 <https://github.com/tensorflow/tensorflow/issues/48851>`_), so the first epoch after
+    every ``compile`` builds the whole training graph twice: on a CPU that is 10-25 s more for InceptionV3,
+    and on a GPU with XLA the second trace is compiled again. Under a distribution strategy Keras builds them
+    beforehand, from the shapes of the data; this does the same without one, from the ``tf.data`` dataset's
+    ``element_spec``. No batch is read, so the data order, and therefore every result, is unchanged
+    (``tests/test_runtime.py`` trains the same model both ways and compares the weights).
+
+    When that is not possible (another backend, a Keras without this hook, data that is not a ``tf.data``
+    dataset, a layer Keras cannot build from shapes), Keras builds them in the first step, as it would
+    without the course. Applied by :func:`setup`, so every chapter's ``fit`` gets it; running it twice
+    changes nothing.
+    """
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return False
+    from keras.src.backend.tensorflow import trainer as tf_trainer
+
+    trainer = getattr(tf_trainer, "TensorFlowTrainer", None)
+    keras_build = getattr(trainer, "_maybe_symbolic_build", None)
+    if keras_build is None or not hasattr(trainer, "_symbolic_build"):
+        return False
+    if getattr(keras_build, "builds_first", False):
+        return True
+
+    def maybe_symbolic_build(self, iterator=None, data_batch=None):  # noqa: ANN001, ANN202 (Keras' signature)
+        if getattr(self, "_distribute_strategy", None) is None:
+            batch = data_batch if data_batch is not None else _symbolic_batch(iterator)
+            if batch is not None:  # if it cannot be built from shapes, Keras builds in the first step, as usual
+                with contextlib.suppress(Exception):
+                    self._symbolic_build(data_batch=batch)
+        return keras_build(self, iterator=iterator, data_batch=data_batch)
+
+    maybe_symbolic_build.builds_first = True
+    maybe_symbolic_build.__wrapped__ = keras_build
+    trainer._maybe_symbolic_build = maybe_symbolic_build
+    return True
+
+
+def _symbolic_batch(iterator: Any) -> Any:
+    """Symbolic tensors shaped like one batch of the ``tf.data`` dataset behind Keras' epoch iterator, or None."""
+    import keras
+    import tensorflow as tf
+
+    adapter = getattr(iterator, "data_adapter", None)
+    if type(adapter).__name__ != "TFDatasetAdapter":  # arrays and generators: left to Keras
+        return None
+    structure = adapter.get_tf_dataset().element_spec
+    specs = tf.nest.flatten(structure)
+    if not all(isinstance(spec, tf.TensorSpec) and spec.shape.rank is not None for spec in specs):
+        return None
+    return tf.nest.pack_sequence_as(structure, [keras.KerasTensor(tuple(spec.shape.as_list()), spec.dtype.name)
+                                                for spec in specs])
+
+
 def setup(profile: str, seed: int = 42, *, verbose: bool = True) -> Runtime:
     """Check the profile, seed everything, describe the machine; returns a :class:`Runtime`. Every chapter calls it.
 
@@ -332,6 +397,7 @@ def setup(profile: str, seed: int = 42, *, verbose: bool = True) -> Runtime:
 
     results.clear_trained()  # the run log of trained models starts here (running the notebook again restarts it)
     _quiet_dataset_shuffle_warning()
+    traces_once = build_before_first_trace()
     environment = detect_environment()
     gpus = _list_gpus()
     deterministic = profile == "smoke" or not gpus or os.environ.get("COURSE_DETERMINISTIC") == "1"
@@ -347,6 +413,8 @@ def setup(profile: str, seed: int = 42, *, verbose: bool = True) -> Runtime:
                  platform.python_version(), deterministic, precision, _xla_rule(gpus), strategy_name, replicas)
     if verbose:
         print(_describe(rt))
+        print("Tracing     :", "once per fit (optimizer and metrics built first)" if traces_once
+              else "Keras' default (the first epoch traces the training step twice)")
     return rt
 
 

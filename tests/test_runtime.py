@@ -254,3 +254,110 @@ def test_fit_on_a_dataset_does_not_warn_about_shuffle_after_setup(recwarn):
     data = tf.data.Dataset.from_tensor_slices((np.zeros((4, 2), "float32"), np.zeros((4, 1), "float32"))).batch(2)
     model.fit(data, epochs=1, verbose=0)
     assert not [w for w in recwarn if "shuffle" in str(w.message)]
+
+
+# --- one trace per fit ---------------------------------------------------------------------------------------
+
+
+def _small_classifier(extra: keras.layers.Layer | None = None) -> keras.Model:
+    layers = [keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3), keras.layers.BatchNormalization()]
+    layers += [extra] if extra is not None else []
+    layers += [keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3, activation="softmax")]
+    model = keras.Sequential(layers)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _shuffled_batches():
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((20, 8, 8, 3), dtype="float32"), rng.integers(0, 3, 20)
+    return tf.data.Dataset.from_tensor_slices((x, y)).shuffle(20, seed=1).batch(6)  # reshuffled every epoch
+
+
+def _count_train_step_traces(model: keras.Model) -> list[int]:
+    traces = []
+    step = model.train_step
+
+    def counted(data):
+        traces.append(1)  # runs once per trace, never per step
+        return step(data)
+
+    model.train_step = counted
+    return traces
+
+
+@pytest.fixture
+def keras_own_build():
+    """Keras' ``_maybe_symbolic_build`` as it was before the course's version; put back afterwards."""
+    from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
+
+    runtime.build_before_first_trace()
+    course = TensorFlowTrainer._maybe_symbolic_build
+    yield course.__wrapped__
+    TensorFlowTrainer._maybe_symbolic_build = course
+
+
+def test_fit_traces_its_training_step_once_after_setup(keras_own_build):
+    from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
+
+    counts = {}
+    for name, build in {"keras": keras_own_build, "course": TensorFlowTrainer._maybe_symbolic_build}.items():
+        TensorFlowTrainer._maybe_symbolic_build = build
+        model = _small_classifier()
+        traces = _count_train_step_traces(model)
+        model.fit(_shuffled_batches(), epochs=2, verbose=0)
+        counts[name] = len(traces)
+    assert counts == {"keras": 2, "course": 1}  # Keras alone traces twice (variables created in the first step)
+
+
+def test_building_first_changes_no_result(keras_own_build):
+    """Same seed, same shuffled data: the weights after two epochs are identical, bit for bit."""
+    import tensorflow as tf
+    from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
+
+    weights = {}
+    for name, build in {"keras": keras_own_build, "course": TensorFlowTrainer._maybe_symbolic_build}.items():
+        TensorFlowTrainer._maybe_symbolic_build = build
+        keras.utils.set_random_seed(3)
+        tf.config.experimental.enable_op_determinism()
+        model = _small_classifier()
+        model.fit(_shuffled_batches(), validation_data=_shuffled_batches(), epochs=2, verbose=0)
+        weights[name] = model.get_weights()
+    for a, b in zip(weights["keras"], weights["course"], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_model_keras_cannot_build_from_shapes_still_trains():
+    class NoShapes(keras.layers.Layer):
+        refuse = False  # set once the model is built: from then on, shapes alone cannot go through this layer
+
+        def call(self, x):
+            from keras.src.backend.common.symbolic_scope import in_symbolic_scope
+
+            if self.refuse and in_symbolic_scope():
+                raise RuntimeError("no symbolic build for this layer")
+            return x
+
+    assert runtime.build_before_first_trace()
+    assert runtime.build_before_first_trace()  # a second call changes nothing
+    odd = NoShapes()
+    model = _small_classifier(odd)
+    odd.refuse = True
+    traces = _count_train_step_traces(model)
+    history = model.fit(_shuffled_batches(), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0]) and len(traces) == 2  # Keras' own way: two traces
+
+
+def test_arrays_are_left_to_keras():
+    runtime.build_before_first_trace()
+    model = _small_classifier()
+    x, y = np.zeros((6, 8, 8, 3), "float32"), np.zeros(6, "int64")
+    assert np.isfinite(model.fit(x, y, epochs=1, verbose=0).history["loss"][0])
+    assert np.isfinite(model.train_on_batch(x, y, return_dict=True)["loss"])
+
+
+def test_setup_says_how_fit_traces(capsys):
+    runtime.setup("smoke", seed=1)
+    assert "Tracing     : once per fit" in capsys.readouterr().out
