@@ -46,6 +46,8 @@ def last_result(stdout: str) -> tuple[str, float]:
         ("memory.py", ["--images", "48"], "memory_ratio"),
         ("feature_extraction.py", ["--images", "32", "--size", "32", "--epochs", "2", "--batch-size", "16"], "speedup"),
         ("public_names.py", [], "public_names"),
+        ("first_epoch.py", ["--backbone", "MobileNetV2", "--size", "32", "--images", "16", "--batch-size", "8"],
+         "first_epoch_speedup"),
     ],
 )
 def test_benchmark_tiny_run_ends_with_a_float(script, args, name, tmp_path):
