@@ -328,3 +328,19 @@ def test_every_sample_loads(made, name):
     assert not [p for p in every if "original-size" in str(p) or "seg_pred" in str(p)]
     if name == "mosquito":
         assert not [p for p in every if "Aedes" in str(p) or "Culex" in str(p)]
+
+
+def test_a_parallel_run_never_moves_a_finished_sample_aside(tmp_path):
+    """Two runs build the same sample at once: the second keeps the first one's folder, which may be in use."""
+    dest = make_sample("intel", tmp_path / "intel", images_per_class=2)
+    in_use = dest / "reader_was_here"
+    in_use.write_text("a notebook is reading this folder")
+    spec = json.loads((dest / samples.MARKER).read_text())
+    work = tmp_path / ".intel-late"
+    work.mkdir()
+    samples.publish(work, dest, spec)  # the late run publishes the same sample
+    assert in_use.is_file()  # the first run's folder stayed where it was
+    other = tmp_path / ".intel-other"
+    other.mkdir()
+    samples.publish(other, dest, {**spec, "seed": 99})  # other settings: replaced, as before
+    assert not in_use.exists() and json.loads((dest / samples.MARKER).read_text())["seed"] == 99

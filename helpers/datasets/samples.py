@@ -196,7 +196,13 @@ def publish(work: Path, dest: Path, spec: dict) -> None:
 
 
 def _move_into_place(work: Path, dest: Path, spec: dict) -> None:
-    """Rename ``work`` to ``dest``; if a parallel run got there first with the same sample, keep theirs."""
+    """Rename ``work`` to ``dest``; if a parallel run got there first with the same sample, keep theirs.
+
+    Theirs is never moved aside, not even for a moment: the run that made it may already be reading it
+    (parallel notebook runs and graded submissions share one data folder).
+    """
+    if _existing_sample(dest) == spec:
+        return  # the caller removes ``work``
     old = None
     try:
         if (dest / MARKER).is_file():  # a folder generated with other settings: safe to replace
