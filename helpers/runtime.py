@@ -318,8 +318,9 @@ def build_before_first_trace() -> bool:
     variables (Adam's moments, SGD's momentum) and its metrics' counters inside the first training step.
     A ``tf.function`` that creates variables on its first call is traced a second time for the calls after
     it (`tensorflow#48851 <https://github.com/tensorflow/tensorflow/issues/48851>`_), so the first epoch after
-    every ``compile`` builds the whole training graph twice: on a CPU that is 10-25 s more for InceptionV3,
-    and on a GPU with XLA the second trace is compiled again. Under a distribution strategy Keras builds them
+    every ``compile`` builds the whole training graph twice: for InceptionV3 trained whole at 96 px on a
+    2-core CPU, 10 s more (``benchmarks/first_epoch.py``); the chapters' small smoke models gain nothing
+    measurable. On a GPU with XLA the second trace is compiled again. Under a distribution strategy Keras builds them
     beforehand, from the shapes of the data; this does the same without one, from the ``tf.data`` dataset's
     ``element_spec``. No batch is read, so the data order, and therefore every result, is unchanged
     (``tests/test_runtime.py`` trains the same model both ways and compares the weights).
