@@ -110,3 +110,58 @@ def test_later_chapters_start_first_and_recipes_stay_together():
                 [("00_a", None), ("02_b", "course"), ("02_b", "article"), ("07_c", "course"), ("09_d", None)]]
     assert [(p.name[:2], r) for p, r in start_order(selected)] == [
         ("09", None), ("07", "course"), ("02", "course"), ("02", "article"), ("00", None)]
+
+
+def test_sparse_saves_write_every_few_seconds_and_always_at_the_end():
+    from run_notebooks import sparse
+
+    now, writes, done = [0.0], [], [False]
+    save = sparse(lambda **kw: writes.append(now[0]), finished=lambda: done[0], every=10, clock=lambda: now[0])
+    for t in (1, 5, 9.9, 10, 12, 19, 21, 25):  # papermill asks before and after every cell
+        now[0] = t
+        save()
+    assert writes == [10, 21]
+    done[0] = True
+    now[0] = 22
+    save()  # the notebook ended, failed or timed out: always written
+    assert writes == [10, 21, 22]
+
+
+def test_a_notebook_that_times_out_keeps_its_outputs_so_far(tmp_path):
+    """The executed copy is written at the end even when a cell hangs, so CI shows where it stopped."""
+    from run_notebooks import execute
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("print('first cell ran')"),
+                nbformat.v4.new_code_cell("import time\ntime.sleep(120)"),
+                nbformat.v4.new_code_cell("print('never')")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "hangs.ipynb"
+    nbformat.write(nb, path)
+    (tmp_path / "out" / "notebooks").mkdir(parents=True)
+    name, seconds, error = execute(path, tmp_path / "out", "smoke", 0, 3, cwd=tmp_path)
+    assert name == "hangs" and "Timeout" in error and seconds < 60
+    executed = nbformat.read(tmp_path / "out" / "notebooks" / "hangs.ipynb", as_version=4)
+    code = [c for c in executed.cells if c.cell_type == "code"]
+    assert "first cell ran" in code[-3].outputs[0]["text"]
+    assert code[-1].outputs == []
+
+
+def test_the_runner_does_not_rewrite_the_notebook_around_every_cell(tmp_path, monkeypatch):
+    """papermill alone writes the executed copy before and after each cell (62 writes here); the runner's
+    engine writes it when it starts and when it ends, and every SAVE_EVERY seconds between."""
+    import papermill.engines
+    from run_notebooks import execute
+
+    writes = []
+    real_write = papermill.engines.write_ipynb
+    monkeypatch.setattr(papermill.engines, "write_ipynb", lambda nb, path: (writes.append(path), real_write(nb, path)))
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(f"print({i})") for i in range(30)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "many.ipynb")
+    (tmp_path / "out" / "notebooks").mkdir(parents=True)
+    assert execute(tmp_path / "many.ipynb", tmp_path / "out", "smoke", 0, 60, cwd=tmp_path)[2] is None
+    assert 2 <= len(writes) <= 4
+    executed = nbformat.read(tmp_path / "out" / "notebooks" / "many.ipynb", as_version=4)
+    assert [c.outputs[0]["text"] for c in executed.cells[-30:]] == [f"{i}\n" for i in range(30)]
