@@ -17,6 +17,7 @@ missing, once), then runs inside it. Options after the command are passed on, e.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -60,6 +61,22 @@ def cmd_run(args: list[str]) -> None:
     run([str(PY), "tools/run_notebooks.py", "--out", "build", *args])
 
 
+def longest_first(folder: Path, timings: Path) -> list[str]:
+    """The notebooks of ``folder``, those whose executed copy of the same name in ``timings`` took longest first.
+
+    nbval's second run hands whole notebooks to its two workers in this order (``--no-loadscope-reorder``),
+    so the long chapters start first and the short ones fill in at the end; xdist's own order, by number of
+    cells, can leave a long notebook running alone while the other worker waits.
+    """
+    def seconds(nb: Path) -> float:
+        try:
+            return float(json.loads((timings / nb.name).read_text())["metadata"]["papermill"]["duration"] or 0)
+        except (OSError, ValueError, KeyError, TypeError):  # not run, or not by papermill: last
+            return 0.0
+
+    return [str(nb) for nb in sorted(folder.glob("*.ipynb"), key=lambda nb: (-seconds(nb), nb.name))]
+
+
 def cmd_test(args: list[str]) -> None:
     """Unit and contract tests, then every notebook twice, and each stage's time at the end.
 
@@ -88,7 +105,8 @@ def cmd_test(args: list[str]) -> None:
               [str(PY), "tools/check_solutions.py", "--rerun", "build/test"])
         stage("notebooks, second run (nbval, with solutions)",
               [str(PY), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadscope",
-               "--nbval-lax", "--nbval-current-env", "--nbval-sanitize-with", str(NBVAL_SANITIZE), "build/test/rerun"],
+               "--no-loadscope-reorder", "--nbval-lax", "--nbval-current-env", "--nbval-sanitize-with",
+               str(NBVAL_SANITIZE), *longest_first(ROOT / "build/test/rerun", ROOT / "build/test/notebooks")],
               env={"COURSE_BATCH": "1"})
         stage("re-run consistency", [str(PY), "tools/check_rerun.py", "build/test"])
         stage("GPU recipes rehearsed (mixed precision; 2 devices)",
