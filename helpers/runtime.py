@@ -37,6 +37,7 @@ a CPU, but it runs) and ``COURSE_STRATEGY=cpu:2`` splits the CPU into two device
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import platform
 import sys
@@ -311,6 +312,32 @@ def _quiet_dataset_shuffle_warning() -> None:
     warnings.filterwarnings("ignore", message=r"`shuffle=True` was passed, but will be ignored", category=UserWarning)
 
 
+class _KerasStepRetracing(logging.Filter):
+    """Drops TensorFlow's retracing warning when the function it names is one of Keras' own step functions."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not ("triggered tf.function retracing" in message and "<function TensorFlowTrainer." in message)
+
+
+_KERAS_STEP_RETRACING = _KerasStepRetracing()
+
+
+def _quiet_keras_step_retracing_warning() -> None:
+    """Hide TensorFlow's "N out of the last M calls to ... triggered tf.function retracing" for Keras' own steps.
+
+    TensorFlow counts traces per piece of *code*, not per function object. Every ``compile`` gives its model a
+    new training step built from the same code in Keras' trainer, so a chapter that trains several models in a
+    row (05's feature heads, 07's and 08's batch-normalization demonstration and two phases) crosses TensorFlow's
+    threshold and gets a 600-character warning about "creating @tf.function repeatedly in a loop", which is
+    what a new model is meant to do. Only that case is hidden: a learner's own ``tf.function`` that retraces
+    still warns. Called by :func:`setup`.
+    """
+    logger = logging.getLogger("tensorflow")
+    if _KERAS_STEP_RETRACING not in logger.filters:
+        logger.addFilter(_KERAS_STEP_RETRACING)
+
+
 def build_before_first_trace() -> bool:
     """Make ``fit`` and ``evaluate`` build the optimizer and the metrics before tracing; True when it applies.
 
@@ -386,7 +413,9 @@ def setup(profile: str, seed: int = 42, *, verbose: bool = True) -> Runtime:
     notebook reproduces its metrics; it costs some GPU speed).
 
     It also starts the run log of trained models (``results.trained_models``), which the results cell
-    writes out with what each model actually ran under.
+    writes out with what each model actually ran under, and hides two warnings that only mislead here:
+    Keras' ``shuffle=True`` one for ``tf.data`` datasets, and TensorFlow's retracing one for Keras' own
+    step functions (a learner's own ``tf.function`` still gets it).
     Part of every chapter's set-up.
     """
     for name, value in QUIET_TENSORFLOW.items():
@@ -398,6 +427,7 @@ def setup(profile: str, seed: int = 42, *, verbose: bool = True) -> Runtime:
 
     results.clear_trained()  # the run log of trained models starts here (running the notebook again restarts it)
     _quiet_dataset_shuffle_warning()
+    _quiet_keras_step_retracing_warning()
     traces_once = build_before_first_trace()
     environment = detect_environment()
     gpus = _list_gpus()

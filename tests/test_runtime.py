@@ -256,6 +256,39 @@ def test_fit_on_a_dataset_does_not_warn_about_shuffle_after_setup(recwarn):
     assert not [w for w in recwarn if "shuffle" in str(w.message)]
 
 
+RETRACING = """
+import logging, sys
+import keras, numpy as np, tensorflow as tf
+from helpers import runtime
+if sys.argv[1] == "quiet":
+    runtime._quiet_keras_step_retracing_warning()
+seen = []
+handler = logging.Handler()
+handler.emit = lambda record: seen.append(record.getMessage())
+logging.getLogger("tensorflow").addHandler(handler)
+data = tf.data.Dataset.from_tensor_slices((np.zeros((4, 2), "float32"), np.zeros((4, 1), "float32"))).batch(2)
+for _ in range(8):  # eight models in a row, as a chapter trains them: each compile makes a new step function
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(data, epochs=1, verbose=0)
+for _ in range(8):  # a function of one's own, re-created in a loop: the mistake the warning is for
+    own = tf.function(lambda x: x + 1)
+    own(tf.constant(1.0))
+retracing = [m for m in seen if "triggered tf.function retracing" in m]
+print("keras", sum("TensorFlowTrainer" in m for m in retracing), "own", sum("lambda" in m for m in retracing))
+"""
+
+
+@pytest.mark.parametrize(("mode", "keras_warnings"), [("default", "keras [12]"), ("quiet", "keras 0")])
+def test_only_keras_own_step_functions_lose_the_retracing_warning(mode, keras_warnings):
+    import re
+
+    done = subprocess.run([sys.executable, "-c", RETRACING, mode], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert re.search(rf"^{keras_warnings} own [12]$", done.stdout.strip(), re.M), done.stdout
+
+
 # --- one trace per fit ---------------------------------------------------------------------------------------
 
 
