@@ -312,30 +312,25 @@ def _quiet_dataset_shuffle_warning() -> None:
     warnings.filterwarnings("ignore", message=r"`shuffle=True` was passed, but will be ignored", category=UserWarning)
 
 
-class _KerasStepRetracing(logging.Filter):
-    """Drops TensorFlow's retracing warning when the function it names is one of Keras' own step functions."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        return not ("triggered tf.function retracing" in message and "<function TensorFlowTrainer." in message)
-
-
-_KERAS_STEP_RETRACING = _KerasStepRetracing()
+def _not_keras_step_retracing(record: logging.LogRecord) -> bool:
+    """False for TensorFlow's retracing warning about one of Keras' own step functions (a ``logging`` filter)."""
+    message = record.getMessage()
+    return not ("triggered tf.function retracing" in message and "<function TensorFlowTrainer." in message)
 
 
 def _quiet_keras_step_retracing_warning() -> None:
     """Hide TensorFlow's "N out of the last M calls to ... triggered tf.function retracing" for Keras' own steps.
 
-    TensorFlow counts traces per piece of *code*, not per function object. Every ``compile`` gives its model a
-    new training step built from the same code in Keras' trainer, so a chapter that trains several models in a
-    row (05's feature heads, 07's and 08's batch-normalization demonstration and two phases) crosses TensorFlow's
-    threshold and gets a 600-character warning about "creating @tf.function repeatedly in a loop", which is
-    what a new model is meant to do. Only that case is hidden: a learner's own ``tf.function`` that retraces
-    still warns. Called by :func:`setup`.
+    TensorFlow counts traces per piece of *code*, not per function object. Every new model that Keras trains,
+    evaluates or predicts with gets a new step function built from the same code in Keras' trainer, so a
+    chapter that uses several models in a row crosses TensorFlow's threshold (05, 07 and 08 did; 07 and 08
+    right after the batch-normalization demonstration's four toy models) and gets a 600-character warning about
+    "creating @tf.function repeatedly in a loop", which is what a new model is meant to do. Only that case is
+    hidden: a learner's own ``tf.function`` that retraces still warns. Called by :func:`setup`.
     """
     logger = logging.getLogger("tensorflow")
-    if _KERAS_STEP_RETRACING not in logger.filters:
-        logger.addFilter(_KERAS_STEP_RETRACING)
+    if _not_keras_step_retracing not in logger.filters:
+        logger.addFilter(_not_keras_step_retracing)
 
 
 def build_before_first_trace() -> bool:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -281,8 +282,6 @@ print("keras", sum("TensorFlowTrainer" in m for m in retracing), "own", sum("lam
 
 @pytest.mark.parametrize(("mode", "keras_warnings"), [("default", "keras [12]"), ("quiet", "keras 0")])
 def test_only_keras_own_step_functions_lose_the_retracing_warning(mode, keras_warnings):
-    import re
-
     done = subprocess.run([sys.executable, "-c", RETRACING, mode], capture_output=True, text=True, timeout=300,
                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
