@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -38,6 +40,9 @@ _AUTOTUNE = tf.data.AUTOTUNE
 MEMORY_CACHE_LIMIT = 3 * 1024**3
 #: Shuffle buffer used after the cache (elements); the file order is also shuffled once up front.
 SHUFFLE_BUFFER = 4096
+#: The file lists of the last datasets :func:`make_dataset` built in this process, newest last: where
+#: :func:`unreadable_images_error` looks for the file that stopped an epoch.
+_RECENT_FILES: deque[tuple[str, ...]] = deque(maxlen=32)
 
 
 def decode_image(path: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:
@@ -175,6 +180,7 @@ def make_dataset(
                          "image_size (pipeline.cache_size(native, image_size) gives the right size).")
     paths = np.array([str(f) for f in files], dtype=object)
     targets = np.asarray(labels, dtype=np.int32)
+    _RECENT_FILES.append(tuple(paths.tolist()))
     if shuffle:  # mix classes before caching, so the small post-cache buffer still sees every class
         order = np.random.default_rng(seed).permutation(len(paths))
         paths, targets = paths[order], targets[order]
@@ -190,6 +196,98 @@ def make_dataset(
         to_batch = lambda x, y: (_enlarge(tf.cast(x, tf.float32), image_size), y)  # noqa: E731
     ds = ds.batch(batch_size).map(to_batch, num_parallel_calls=_AUTOTUNE)
     return ds.prefetch(_AUTOTUNE)
+
+
+def undecodable(files: Sequence[str | os.PathLike]) -> dict[str, str]:
+    """The files among ``files`` that :func:`decode_image` cannot read, each with the decoder's reason.
+
+    In every chapter, :func:`unreadable_images_error` calls it when an epoch stops on a file; you can
+    also call it to check a list of files before training on them (``data.files["train"]``).
+
+    Every file is read and decoded once, in parallel, as the first epoch of :func:`make_dataset` does:
+    ``datasets.load`` only checks each file's first bytes (``files.image_problem``), so a JPEG or PNG
+    that is damaged *inside* passes it and stops the epoch that decodes it. A file that no longer
+    exists counts too (deleted or moved since its dataset was made).
+    """
+    paths = list(dict.fromkeys(str(f) for f in files))
+    if not paths:
+        return {}
+    names = tf.constant(paths)
+
+    def decoded_size(i: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        name = names[i]
+        return i, tf.size(decode_photo(tf.io.read_file(name), name))
+
+    ds = tf.data.Dataset.range(len(paths)).map(decoded_size, num_parallel_calls=_AUTOTUNE).ignore_errors()
+    readable = {int(i) for i, _ in ds.as_numpy_iterator()}
+    return {path: _decoding_problem(path) for i, path in enumerate(paths) if i not in readable}
+
+
+#: :func:`_decoding_problem`'s reason for a file that no longer exists.
+_GONE = "the file is gone (deleted or moved after its dataset was made)"
+
+
+def _decoding_problem(path: str) -> str:
+    """Why ``path`` cannot be decoded, in the decoder's own words, without TensorFlow's node names."""
+    if not Path(path).is_file():
+        return _GONE
+    try:
+        decode_photo(tf.io.read_file(path), path)
+    except (tf.errors.OpError, ValueError) as err:
+        text = err.message if isinstance(err, tf.errors.OpError) else str(err)
+        text = re.sub(r"\{\{function_node [^}]*\}\}\s*|\s*\[Op:\w+\].*$", "", text.strip().splitlines()[0])
+        return text.strip() or type(err).__name__
+    return "decoded when checked again (was the file being written?)"
+
+
+#: What TensorFlow's messages contain when an image could not be read or decoded in a ``tf.data`` pipeline
+#: (besides "Iterator": the error reached the code that asked for the next batch). No ``\b`` after the op
+#: names: TensorFlow's node names extend them (``DecodeImage_tfg_inlined_cond...``).
+_DECODING_FAILURE = re.compile(r"Decode(Jpeg|Png|Image|Gif|Bmp|WebP)|ReadFile|Invalid (JPEG|PNG)"
+                               r"|Unknown image file format|could not be decoded|cannot be read")
+
+
+class UnreadableImagesError(RuntimeError):
+    """Image files an epoch could not decode, with what to do; shown instead of TensorFlow's traceback.
+
+    Made by :func:`unreadable_images_error`, shown in every chapter through ``runtime.setup``'s handler.
+    """
+
+    def _render_traceback_(self) -> list[str]:  # IPython shows these lines instead of a traceback
+        return str(self).splitlines()
+
+
+def unreadable_images_error(error: BaseException, limit: int = 20) -> UnreadableImagesError | None:
+    """A short, actionable :class:`UnreadableImagesError` for ``error``, or None if it is not about images.
+
+    It serves every chapter, through ``runtime.setup``: when ``fit``, ``evaluate``, ``predict`` or a loop
+    over a dataset stops with TensorFlow's decoding error, the notebook shows which files could not be
+    decoded and what to do, instead of some forty lines from inside TensorFlow that name no file. It
+    decodes every file of the datasets :func:`make_dataset` built in this process (:func:`undecodable`),
+    so it takes about as long as a first epoch's decoding; ``limit`` files are listed at most.
+    """
+    message = str(error)
+    if not (isinstance(error, tf.errors.OpError) and "Iterator" in message and _DECODING_FAILURE.search(message)):
+        return None  # not raised while a dataset was read, or not by reading or decoding an image
+    files = list(dict.fromkeys(path for recent in _RECENT_FILES for path in recent))
+    if not files:  # the failing dataset was not made by make_dataset: nothing to look through
+        return None
+    print(f"Reading the images stopped; looking for the files that cannot be decoded among {len(files):,} ...",
+          flush=True)
+    bad = undecodable(files)
+    if not bad:
+        return None
+    listed = [f"  {path}: {reason}" for path, reason in list(bad.items())[:limit]]
+    listed += [f"  ... and {len(bad) - limit} more"] if len(bad) > limit else []
+    damaged = any(reason != _GONE for reason in bad.values())
+    notes = (["Those that exist are damaged inside: their first bytes passed the check when the data was loaded, "
+              "only decoding them shows the damage."] if damaged else [])
+    fix = "open them in an image viewer, delete those that do not open (or replace them with good copies); "
+    return UnreadableImagesError(
+        "\n".join([f"{len(bad)} of the {len(files):,} image files of this notebook's datasets cannot be read:",
+                   *listed, *notes,
+                   f"What to do: {fix + 'then ' if damaged else ''}run the notebook again from the cell that "
+                   "loads the data (it lists the files again)."]))
 
 
 def _enlarge(images: tf.Tensor, image_size: tuple[int, int]) -> tf.Tensor:

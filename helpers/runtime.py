@@ -333,6 +333,45 @@ def _quiet_keras_step_retracing_warning() -> None:
         logger.addFilter(_not_keras_step_retracing)
 
 
+def _show_unreadable_images(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None
+                            ) -> None:
+    """IPython's handler for TensorFlow's errors (:func:`_explain_unreadable_images`): a decoding failure is shown
+    as ``pipeline.unreadable_images_error``'s message, naming the files; anything else as usual."""
+    from .pipeline import unreadable_images_error
+
+    explained = unreadable_images_error(value)
+    if explained is None:
+        shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+    else:
+        shell.showtraceback((type(explained), explained, None))  # shown through its _render_traceback_
+
+
+def _explain_unreadable_images() -> bool:
+    """In a Jupyter kernel, show an epoch stopped by an image file that cannot be decoded as a short message
+    that names the file and says what to do, instead of TensorFlow's traceback; returns True if it did.
+
+    TensorFlow's error names the decoder's node, not the file, and comes some forty lines deep. Only the
+    exception types TensorFlow uses for it are routed here (``InvalidArgumentError``, ``NotFoundError``,
+    ``UnknownError``), and :func:`helpers.pipeline.unreadable_images_error` leaves every other error of those
+    types to IPython's usual traceback. A kernel whose front-end already installed handlers of its own keeps
+    them. Called by :func:`setup`.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+    import tensorflow as tf
+
+    types = (tf.errors.InvalidArgumentError, tf.errors.NotFoundError, tf.errors.UnknownError)
+    if shell.custom_exceptions and shell.custom_exceptions != types:
+        return False
+    shell.set_custom_exc(types, _show_unreadable_images)
+    return True
+
+
 def build_before_first_trace() -> bool:
     """Make ``fit`` and ``evaluate`` build the optimizer and the metrics before tracing; True when it applies.
 
@@ -410,7 +449,9 @@ def setup(profile: str, seed: int = 42, *, verbose: bool = True) -> Runtime:
     It also starts the run log of trained models (``results.trained_models``), which the results cell
     writes out with what each model actually ran under, and hides two warnings that only mislead here:
     Keras' ``shuffle=True`` one for ``tf.data`` datasets, and TensorFlow's retracing one for Keras' own
-    step functions (a learner's own ``tf.function`` still gets it).
+    step functions (a learner's own ``tf.function`` still gets it). In a notebook, an image file that cannot
+    be decoded stops an epoch with a message that names the file and says what to do
+    (:func:`_explain_unreadable_images`), not with TensorFlow's traceback.
     Part of every chapter's set-up.
     """
     for name, value in QUIET_TENSORFLOW.items():
@@ -423,6 +464,7 @@ def setup(profile: str, seed: int = 42, *, verbose: bool = True) -> Runtime:
     results.clear_trained()  # the run log of trained models starts here (running the notebook again restarts it)
     _quiet_dataset_shuffle_warning()
     _quiet_keras_step_retracing_warning()
+    _explain_unreadable_images()
     traces_once = build_before_first_trace()
     environment = detect_environment()
     gpus = _list_gpus()

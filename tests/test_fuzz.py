@@ -21,16 +21,17 @@ What is fuzzed, and what each property holds the course to:
   keeps never crashes an epoch); a JPEG, PNG or BMP that lost its last bytes is always reported.
 - **Damage inside a file** (``pipeline.make_dataset``): JPEGs and PNGs with a flipped byte, a zeroed run or a
   cut, mixed with whole ones. The cheap check cannot see damage inside a JPEG or PNG (a full check costs more
-  than the scan itself), so the pipeline itself must cope: never raise, leave out exactly the files
-  TensorFlow cannot decode, and give every other file's image and label unchanged, in order.
+  than the scan itself), so an epoch that decodes such a file stops. What must hold: ``pipeline.undecodable``
+  names exactly the files TensorFlow cannot decode, the error an epoch stops with is explained by naming
+  exactly those (``pipeline.unreadable_images_error``, what a notebook shows), and an epoch without them gives
+  every file's image and label unchanged, in order.
 
-Most gaps this fuzzing first found (issue #6) are fixed, each pinned by a test at the end of the file, and the
-properties above no longer leave any input out: a decompression bomb raised out of the scan; PNG, GIF and BMP
-files missing their last bytes were kept; an empty training split gave a raw TensorFlow error; file-name labels
-accepted a trailing newline and non-ASCII digits. One is not: a JPEG or PNG damaged inside still fails the epoch
-with TensorFlow's error (``helpers/pipeline.py`` is not this test file's to change). The tests that say so are
-marked ``xfail(strict=True)``: once the gap is fixed they XPASS, which fails the suite as a reminder to drop the
-mark.
+The gaps this fuzzing first found (issue #6) are fixed, each pinned by a test at the end of the file: a
+decompression bomb raised out of the scan; PNG, GIF and BMP files missing their last bytes were kept; an empty
+training split gave a raw TensorFlow error; file-name labels accepted a trailing newline and non-ASCII digits;
+a JPEG or PNG damaged inside stopped the epoch with forty lines of TensorFlow that named no file. The last is
+fixed by naming the file, not by leaving it out: ``Dataset.ignore_errors()`` would make every dataset's length
+unknown (Keras' progress bar and ``len()`` need it) and would train on a different dataset without saying so.
 """
 
 from __future__ import annotations
@@ -472,19 +473,9 @@ def test_truncated_images_are_reported_or_decode(fmt, width, height, seed, data)
 
 
 # --------------------------------------------------------------------------------------------------
-# Damage inside a file: the pipeline should leave out what TensorFlow cannot decode, and nothing else
+# Damage inside a file: named exactly, in the scan and in the error an epoch stops with
 # --------------------------------------------------------------------------------------------------
 
-
-def known_gap(reason: str):
-    """Mark a test of a known gap: it must fail with TensorFlow's decoding error until the gap is fixed."""
-    import tensorflow as tf
-
-    return pytest.mark.xfail(strict=True, raises=tf.errors.InvalidArgumentError, reason=reason)
-
-
-PIPELINE_GAP = ("make_dataset maps decode_image over the files with nothing to leave out one that fails: "
-                "a JPEG or PNG damaged inside ends the epoch with TensorFlow's InvalidArgumentError")
 #: A PNG with a flipped bit inside its pixel data: its chunk CRC no longer matches, so TensorFlow cannot decode it.
 FLIPPED_PNG = ("PNG", 0, ("flip", 0.5, 0x10))
 
@@ -519,28 +510,39 @@ def epoch(ds) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate([x for x, _ in pairs]), np.concatenate([y for _, y in pairs])
 
 
-@known_gap(PIPELINE_GAP)
 @fuzz(25)
 @given(st.lists(st.tuples(st.sampled_from(["JPEG", "PNG"]), st.integers(0, 2**16), DAMAGE), min_size=1, max_size=6),
        st.booleans(), st.booleans())
-@example([("JPEG", 1, None), FLIPPED_PNG, ("JPEG", 2, None)], False, True)  # fails first while the gap is open
-def test_the_pipeline_leaves_out_undecodable_files_and_nothing_else(specs, shuffle, cache):
+@example([("JPEG", 1, None), FLIPPED_PNG, ("JPEG", 2, None)], False, True)
+@example([("JPEG", 1, None), ("PNG", 2, None)], True, False)
+def test_the_files_tensorflow_cannot_decode_are_named_and_the_others_come_through_unchanged(specs, shuffle, cache):
     import tensorflow as tf
 
-    from helpers.pipeline import decode_image, make_dataset
+    from helpers import pipeline
+    from helpers.pipeline import decode_image, make_dataset, undecodable, unreadable_images_error
 
     with tempfile.TemporaryDirectory() as tmp:
         files = []
         for i, (fmt, seed, how) in enumerate(specs):
             files.append(Path(tmp) / f"{i}.jpg")
             files[-1].write_bytes(damage(encode(fmt, size=(40, 30), seed=seed), how))
-        kept = [i for i, path in enumerate(files) if decodes_without_error(path)]
-        event(f"{len(files) - len(kept)} of {len(files)} undecodable")
+        bad = [str(path) for path in files if not decodes_without_error(path)]
+        event(f"{len(bad)} of {len(files)} undecodable")
+        assert list(undecodable(files)) == bad
+        pipeline._RECENT_FILES.clear()  # a fresh kernel: only this example's dataset
         ds = make_dataset(files, list(range(len(files))), image_size=SIZE, batch_size=4, shuffle=shuffle, seed=1,
                           cache=cache)
-        images, labels = epoch(ds)  # never raises
+        if bad:
+            with pytest.raises(tf.errors.OpError) as stopped:
+                epoch(ds)
+            explained = unreadable_images_error(stopped.value)
+            assert explained is not None, str(stopped.value)
+            named = [line.split(": ")[0].strip() for line in str(explained).splitlines() if line.startswith("  ")]
+            assert named == bad
+            return
+        images, labels = epoch(ds)
         order = np.argsort(labels) if shuffle else np.arange(len(labels))
-        assert labels[order].tolist() == kept  # the labels say which file each image came from
+        assert labels[order].tolist() == list(range(len(files)))  # the labels say which file each image came from
         for image, i in zip(images[order], labels[order], strict=True):
             expected = decode_image(tf.constant(str(files[i])), SIZE).numpy().astype(np.float32)
             assert np.array_equal(image, expected), f"file {i} changed"
@@ -590,9 +592,9 @@ def test_bmp_missing_its_row_padding_is_reported(tmp_path, missing):
     assert not decodes_without_error(path)
 
 
-@known_gap(PIPELINE_GAP)
-def test_a_png_and_a_jpeg_damaged_inside_do_not_crash_an_epoch(tmp_path):
-    """Damage the cheap check cannot see (a PNG's pixel data, a JPEG's Huffman table): the files are left out."""
+def test_a_png_and_a_jpeg_damaged_inside_are_named_when_the_epoch_stops(tmp_path):
+    """Damage the cheap check cannot see (a PNG's pixel data, a JPEG's Huffman table): the epoch that meets one
+    stops, and the explanation names both, in the training and the test split."""
     png = bytearray(encode("PNG", size=(20, 16)))
     png[len(png) // 2] ^= 0x10  # inside the pixel data: the chunk's CRC no longer matches
     jpeg = bytearray(encode("JPEG", size=(20, 16)))
@@ -609,12 +611,27 @@ def test_a_png_and_a_jpeg_damaged_inside_do_not_crash_an_epoch(tmp_path):
     bad[1].write_bytes(bytes(jpeg))
     assert [image_problem(path) for path in bad] == [None, None]  # the cheap check lets them through
     assert not any(decodes_without_error(path) for path in bad)
+    import tensorflow as tf
+
+    from helpers import pipeline
     from helpers.datasets import load
 
+    pipeline._RECENT_FILES.clear()  # a fresh kernel
     loaded = load("intel", tmp_path, image_size=SIZE, batch_size=4, val_fraction=0.5)
-    counts = {split: len(epoch(getattr(loaded, split))[1]) for split in ("train", "val", "test")}  # never raises
-    assert sum(counts.values()) == sum(len(files) for files in loaded.files.values()) - 2
-    assert counts["test"] == len(loaded.files["test"]) - 1
+    assert sum(len(files) for files in loaded.files.values()) == 2 * 2 * len(loaded.class_names) + 2  # both kept
+    stopped = []
+    for split in ("train", "val"):  # the random split put the PNG in one of them
+        try:
+            epoch(getattr(loaded, split))
+        except tf.errors.InvalidArgumentError as err:
+            stopped.append(err)
+    assert len(stopped) == 1
+    lines = str(pipeline.unreadable_images_error(stopped[0])).splitlines()
+    total = sum(len(files) for files in loaded.files.values())
+    assert lines[0] == f"2 of the {total} image files of this notebook's datasets cannot be read:"
+    named = dict(line.strip().split(": ", 1) for line in lines[1:3])
+    assert named.keys() == {str(bad[0]), str(bad[1])}  # the test split's JPEG too, before an epoch reads it
+    assert "Invalid PNG" in named[str(bad[0])] and "JPEG" in named[str(bad[1])]
 
 
 def test_a_training_split_without_usable_images_is_a_clear_error(tmp_path):

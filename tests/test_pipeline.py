@@ -441,3 +441,83 @@ def test_an_unreadable_photo_gives_one_message_naming_it_and_the_fix(phone_folde
         decode_image(tf.constant(str(path)), (8, 8))
     with pytest.raises(tf.errors.InvalidArgumentError, match=re.escape(str(path)) + ".*" + re.escape(fix)):
         epoch(make_dataset([path], [0], image_size=(8, 8), batch_size=1))
+
+
+# --- files that cannot be decoded: which, and a message that names them --------------------------------------
+
+
+def damaged_inside(folder: Path) -> dict[str, Path]:
+    """A PNG with a flipped bit in its pixel data and a JPEG with a broken Huffman table: their first bytes are
+    fine (``files.image_problem`` lets both through), decoding fails."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 255, (16, 20, 3), dtype=np.uint8)
+    written = {}
+    for fmt, name in (("PNG", "flipped.png"), ("JPEG", "bad_table.jpg")):
+        Image.fromarray(pixels).save(folder / name, fmt)
+        data = bytearray((folder / name).read_bytes())
+        if fmt == "PNG":
+            data[len(data) // 2] ^= 0x10  # the IDAT chunk's CRC no longer matches
+        else:
+            table = data.index(b"\xff\xc4")  # the first Huffman table: its 16 code counts, all 255
+            data[table + 5:table + 21] = b"\xff" * 16
+        (folder / name).write_bytes(bytes(data))
+        written[fmt] = folder / name
+    return written
+
+
+@pytest.fixture
+def fresh_registry():
+    """Forget the datasets other tests made in this process, as a fresh kernel has none."""
+    pipeline._RECENT_FILES.clear()
+    yield
+    pipeline._RECENT_FILES.clear()
+
+
+def test_undecodable_names_damaged_and_missing_files_and_nothing_else(files, tmp_path):
+    bad = damaged_inside(tmp_path / "bad")
+    gone = tmp_path / "images" / "deleted.png"
+    found = pipeline.undecodable([*files, bad["PNG"], gone, bad["JPEG"], files[0]])
+    assert list(found) == [str(bad["PNG"]), str(gone), str(bad["JPEG"])]  # each once, in the order given
+    assert found[str(bad["PNG"])] == "Invalid PNG data, size " + str(bad["PNG"].stat().st_size)
+    assert "Invalid JPEG data" in found[str(bad["JPEG"])] and "function_node" not in found[str(bad["JPEG"])]
+    assert found[str(gone)].startswith("the file is gone")
+    assert pipeline.undecodable(files) == {} and pipeline.undecodable([]) == {}
+
+
+def test_an_epoch_stopped_by_a_damaged_file_is_explained_by_naming_it(files, tmp_path, fresh_registry, capsys):
+    bad = damaged_inside(tmp_path / "bad")
+    make_dataset(files[:3], LABELS[:3], image_size=(8, 8), batch_size=2)  # an earlier dataset of the notebook
+    ds = make_dataset([*files[3:], bad["JPEG"]], [*LABELS[3:], 0], image_size=(8, 8), batch_size=4, shuffle=True)
+    with pytest.raises(tf.errors.InvalidArgumentError) as stopped:
+        epoch(ds)
+    explained = pipeline.unreadable_images_error(stopped.value)
+    assert isinstance(explained, pipeline.UnreadableImagesError)
+    lines = explained._render_traceback_()  # what IPython shows instead of the traceback
+    assert lines[0] == f"1 of the {N_FILES + 1} image files of this notebook's datasets cannot be read:"
+    assert lines[1].startswith(f"  {bad['JPEG']}: ") and "Invalid JPEG data" in lines[1]
+    assert "damaged inside" in lines[2] and lines[3].startswith("What to do: open them in an image viewer")
+    assert "the cell that loads the data" in lines[3] and len(lines) == 4
+    assert f"among {N_FILES + 1:,}" in capsys.readouterr().out  # the learner is told why the cell still runs
+
+
+def test_a_file_deleted_after_loading_is_explained_without_advice_about_damage(files, fresh_registry):
+    ds = make_dataset(files, LABELS, image_size=(8, 8), batch_size=4)
+    files[4].unlink()
+    with pytest.raises(tf.errors.NotFoundError) as stopped:
+        epoch(ds)
+    lines = pipeline.unreadable_images_error(stopped.value)._render_traceback_()
+    assert lines == [f"1 of the {N_FILES} image files of this notebook's datasets cannot be read:",
+                     f"  {files[4]}: the file is gone (deleted or moved after its dataset was made)",
+                     "What to do: run the notebook again from the cell that loads the data (it lists the files again)."]
+
+
+def test_other_errors_are_left_to_the_usual_traceback(files, tmp_path, fresh_registry):
+    make_dataset(files, LABELS, image_size=(8, 8), batch_size=4)
+    with pytest.raises(tf.errors.InvalidArgumentError) as shape_error:
+        tf.reshape(tf.zeros(3), (2, 2))
+    with pytest.raises(tf.errors.NotFoundError) as eager_read:  # not while a dataset was read
+        tf.io.read_file(str(tmp_path / "nothing.png"))
+    assert pipeline.unreadable_images_error(shape_error.value) is None
+    assert pipeline.unreadable_images_error(eager_read.value) is None
+    assert pipeline.unreadable_images_error(ValueError("Invalid PNG data in Iterator")) is None

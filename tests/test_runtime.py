@@ -288,6 +288,52 @@ def test_only_keras_own_step_functions_lose_the_retracing_warning(mode, keras_wa
     assert re.search(rf"^{keras_warnings} own [12]$", done.stdout.strip(), re.M), done.stdout
 
 
+# --- an image that cannot be decoded, in a notebook ------------------------------------------------------------
+
+UNREADABLE = """
+import sys
+from pathlib import Path
+import numpy as np
+from IPython.core.interactiveshell import InteractiveShell
+from PIL import Image
+shell = InteractiveShell.instance()
+folder = Path(sys.argv[1])
+for i in range(3):
+    Image.fromarray(np.full((8, 8, 3), 40 * i, np.uint8)).save(folder / f"{i}.png")
+data = bytearray((folder / "2.png").read_bytes())
+data[len(data) // 2] ^= 0x10  # inside the pixel data: the header is fine, decoding fails
+(folder / "2.png").write_bytes(bytes(data))
+shell.run_cell("from helpers import runtime; rt = runtime.setup('smoke', verbose=False)")
+print("handler installed:", len(shell.custom_exceptions))
+shell.run_cell("from helpers.pipeline import make_dataset")
+shell.run_cell("from pathlib import Path")
+shell.run_cell(f"files = sorted(Path({str(folder)!r}).glob('*.png'))")
+print("=== epoch")
+stopped = shell.run_cell("for batch in make_dataset(files, [0, 1, 0], image_size=(8, 8), batch_size=2): pass")
+print("=== other")
+other = shell.run_cell("import tensorflow as tf; tf.reshape(tf.zeros(3), (2, 2))")
+print("=== errors", type(stopped.error_in_exec).__name__, type(other.error_in_exec).__name__)
+"""
+
+
+def test_in_a_notebook_a_damaged_image_stops_the_cell_with_a_message_naming_it(tmp_path):
+    """A real IPython shell after ``setup``: the epoch's error is shown as the file and what to do, the cell still
+    fails (so "Run all" stops there), and any other TensorFlow error keeps its usual traceback."""
+    done = subprocess.run([sys.executable, "-c", UNREADABLE, str(tmp_path)], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = done.stdout
+    assert "handler installed: 3" in out
+    epoch = out[out.index("=== epoch"):out.index("=== other")]
+    assert f"1 of the 3 image files of this notebook's datasets cannot be read:\n  {tmp_path / '2.png'}: Invalid PNG" \
+        in epoch
+    assert "What to do: open them in an image viewer" in epoch
+    assert "Traceback" not in epoch and "IteratorGetNext" not in epoch and "function_node" not in epoch
+    other = out[out.index("=== other"):out.index("=== errors")]
+    assert "InvalidArgumentError" in other and "Traceback" in other and "cannot be read" not in other
+    assert "=== errors InvalidArgumentError InvalidArgumentError" in out  # both cells failed
+
+
 # --- one trace per fit ---------------------------------------------------------------------------------------
 
 
