@@ -92,10 +92,9 @@ QUIET_TENSORFLOW = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0"}
 def detect_environment(environ: Mapping[str, str] | None = None, modules: Mapping | None = None) -> str:
     """``"colab"``, ``"kaggle"``, ``"ci"`` or ``"local"``: the one place the course asks where it runs.
 
-    every chapter's set-up reports it;  (:func:`setup`); the datasets' default folder and the Kaggle credentials
-    search ask it too. Arguments default to ``os.environ`` and ``sys.modules``; tests pass their own to
-    simulate each place.
-    Part of every chapter's set-up.
+    The set-up of every chapter (:func:`setup`) reports it; the datasets' default folder and the search for Kaggle
+    credentials ask it too. The arguments default to ``os.environ`` and ``sys.modules``; tests pass their own
+    to simulate each place.
     """
     environ = os.environ if environ is None else environ
     modules = sys.modules if modules is None else modules
