@@ -244,8 +244,8 @@ _INTEL_SPLIT_QUIRK = _Quirk(
 )
 _INTEL_WEIGHTED_QUIRK = _Quirk(
     "weighted_averages",
-    "The metric table's recall equals its accuracy, so its precision, recall and F1 are weighted averages "
-    "over classes (weighted recall is accuracy by definition).",
+    "The metric table's recall matches its accuracy (up to a rounding slip), so its precision, recall and F1 "
+    "are weighted averages over classes (weighted recall is accuracy by definition).",
     "The course reports macro averages, where every class counts the same and macro recall equals balanced "
     "accuracy; the two differ slightly, so compare like with like.",
     reproduced=True,
@@ -409,8 +409,9 @@ _INTEL_ZOO = Article(
               "differently for each backbone.", reproduced=True),
         _Quirk("nasnet_not_tested",
               "NASNetLarge is listed among the models but was not trained (it expects 331x331 inputs).",
-              "Without its classification top Keras builds NASNetLarge at other input sizes too, so the exclusion "
-              "was a choice, not a limit.", reproduced=True),
+              "A real limit then: the tf.keras of 2020 loaded NASNetLarge's ImageNet weights only at 331x331, "
+              "even without its classification top. Keras 3 builds it at other sizes once the top is removed.",
+              reproduced=True),
         _Quirk("winner_on_test",
               "The winner is named by its test-set accuracy.",
               "Picking the best of twelve on the test set makes the winning figure optimistic; choose on "
@@ -442,9 +443,10 @@ _ODONATA = Article(
     evidence={
         "image_size": "Linnaeus Bot section: images resized to 256 x 256 pixels.",
         "color": "Linnaeus Bot section: images converted to grayscale (figure 7 shows resize, grayscale, mirror).",
-        "batch_size": "Not given: the text describes chunks of 4,000 images, not the fit call's batch size.",
+        "batch_size": "Not given: the article calls its 4,000-image loads 'batches', but each was trained for ten "
+                      "epochs, so they are chunks; the fit call's batch size is not stated.",
         "epochs": "Training section: each chunk of images was trained for ten epochs.",
-        "optimizer": "Not given: the model code is only a figure (figure 10).",
+        "optimizer": "Not given: neither the text nor figure 10 (captioned 'model architecture') names one.",
         "learning_rate": "Not given.",
         "early_stopping_patience": "Not given: no early stopping is mentioned.",
         "validation": "Train/test section: 5 % of the training images were used for validation during training; "
@@ -452,7 +454,7 @@ _ODONATA = Article(
         "preprocessing": "Linnaeus Bot section: pixel values normalised by dividing by 255.",
         "augmentation": "Linnaeus Bot and figure 7: each image was also mirrored, stored as a second image (the "
                         "counts double from 17,659 to 35,318); the mirror's direction is not stated.",
-        "trainable": "Training section: a VGG16-style CNN trained from scratch.",
+        "trainable": "Training section: a VGG16-style CNN; Summary: trained from scratch.",
         "reported": "Results: test accuracy rose to 85.7 %.",
         "architecture": "Training section: two convolutions then pooling as in VGG16, dropout after each block, "
                         "two 128-unit dense layers with dropout; figure 10 (an image) has the rest.",
@@ -501,7 +503,7 @@ _FOOD5K = Article(
     url="https://towardsdatascience.com/transfer-learning-for-image-classification-using-tensorflow-71c359b56673",
     chapters=("05",), dataset="food5k", headline=("accuracy", 0.95, "above 95 %"),
     recipe={
-        "image_size": None, "color": "rgb", "batch_size": None, "epochs": None, "optimizer": None,
+        "image_size": None, "color": None, "batch_size": None, "epochs": None, "optimizer": None,
         "learning_rate": None, "momentum": None, "early_stopping_patience": None, "validation": None,
         "preprocessing": None, "augmentation": None, "trainable": None,
         "reported": {"accuracy": 0.95},
@@ -510,7 +512,8 @@ _FOOD5K = Article(
         "labels": "from the file names ({class}_{id}.jpg)", "tensorflow": "2.4.1",
     },
     evidence={
-        "color": "The Food-5K photos are colour images and nothing in the text converts them.",
+        "color": "Not given: the generator code is not reproduced (the Food-5K photos are colour, and "
+                 "flow_from_dataframe's default colour mode is RGB).",
         "image_size": "Not given: the generator code is not reproduced in the text.",
         "batch_size": "Not given: the generator code is not reproduced.",
         "epochs": "Not given: the fit call is not reproduced.",
@@ -530,7 +533,8 @@ _FOOD5K = Article(
         "augmentation_used": "Preparing the data: the legacy Keras image generator augments the images.",
         "input_pipeline": "Preparing the data: flow_from_dataframe on a DataFrame of file names and labels.",
         "labels": "Preparing the data: each file name holds its class and an identifier separated by '_'.",
-        "tensorflow": "Import section: TensorFlow 2.4.1 with CUDA 11.0.",
+        "tensorflow": "Import section: TensorFlow 2.4.1 (it advises CUDA 11.0 to readers who train on a GPU; "
+                      "its own hardware is not stated).",
     },
     quirks=(
         _Quirk("code_not_in_text",
@@ -582,7 +586,8 @@ _FRUITS360 = Article(
         "augmentation": "Loading the data: the training generator rescales and sets shear_range=0.2, "
                         "zoom_range=0.2 and horizontal_flip=True.",
         "trainable": "Model section: by trial and error the author chose not to freeze the weights.",
-        "reported": "Results: 99 % validation accuracy with loss 0.0187, described as test accuracy 99 %.",
+        "reported": "Training: 99 % validation accuracy and loss 0.0187 after the fit; Results: 'test accuracy "
+                    "99 %, loss 1.8 %' (a loss written as a percentage; 0.0187 would round to 1.9 %).",
         "backbone": "Preparing InceptionV3: InceptionV3(weights='imagenet', include_top=False).",
         "weights": "Preparing InceptionV3: weights='imagenet'.",
         "head": "Functional API model: GlobalAveragePooling2D, Dense(512, relu), Dense(120, softmax).",
@@ -592,8 +597,8 @@ _FRUITS360 = Article(
     },
     quirks=(
         _Quirk("validated_on_test",
-              "It passes the Test folder as validation_data and restores the weights of the best val_accuracy "
-              "epoch.",
+              "It passes the Test folder as validation_data and sets EarlyStopping(monitor='val_accuracy', "
+              "restore_best_weights=True), so every epoch is scored on the test set.",
               "Every epoch is scored on the test set: Keras 3 then restores the best test epoch (the best of "
               "several looks), while the tf.keras of 2020 restored only when early stopping stopped the run, which "
               "never happens here; either way the test set was the only held-out data behind its choices.",
@@ -651,8 +656,9 @@ _MOSQUITO = Article(
         "image_size": "Image preprocessing: images resized to 224*224 with 3 colour channels.",
         "color": "Image preprocessing: 3 colour channels.",
         "batch_size": "Image preprocessing: a batch size of 32.",
-        "epochs": "Not given: the curves run to 10 epochs, and epochs were among the tuned settings, but the "
-                  "fit call is not reproduced.",
+        "epochs": "Not given: the text says that as the epochs reach 10 the loss falls and the accuracy rises to "
+                  "about 90 % (its plots are images); epochs were among the tuned settings; the fit call is not "
+                  "reproduced.",
         "optimizer": "Modelling: the model is compiled with Adam.",
         "learning_rate": "Not given: the learning rate was tuned, the value is not stated.",
         "momentum": "Adam has no momentum setting.",
