@@ -409,8 +409,9 @@ _INTEL_ZOO = Article(
               "differently for each backbone.", reproduced=True),
         _Quirk("nasnet_not_tested",
               "NASNetLarge is listed among the models but was not trained (it expects 331x331 inputs).",
-              "A real limit then: the tf.keras of 2020 loaded NASNetLarge's ImageNet weights only at 331x331, "
-              "even without its classification top. Keras 3 builds it at other sizes once the top is removed.",
+              "A real limit then: the tf.keras of 2020 (most likely the article's) loaded NASNetLarge's ImageNet "
+              "weights only at 331x331, even without its classification top. Keras 3 builds it at other sizes "
+              "once the top is removed.",
               reproduced=True),
         _Quirk("winner_on_test",
               "The winner is named by its test-set accuracy.",
@@ -436,8 +437,8 @@ _ODONATA = Article(
         "trainable": "all (trained from random weights)",
         "reported": {"accuracy": 0.857},
         "architecture": ("VGG16-like blocks of two convolutions and a pooling layer, a dropout layer after each "
-                         "block, then two Dense(128) layers with dropout; the number of blocks, filters and "
-                         "dropout rates are only in a figure"),
+                         "block, then two Dense(128) layers with dropout; the text gives no number of blocks, "
+                         "filters or dropout rates (figure 10, which may, is not reproduced)"),
         "validation_fraction": 0.05, "chunks": 6, "chunk_images": 4000,
     },
     evidence={
@@ -446,7 +447,8 @@ _ODONATA = Article(
         "batch_size": "Not given: the article calls its 4,000-image loads 'batches', but each was trained for ten "
                       "epochs, so they are chunks; the fit call's batch size is not stated.",
         "epochs": "Training section: each chunk of images was trained for ten epochs.",
-        "optimizer": "Not given: neither the text nor figure 10 (captioned 'model architecture') names one.",
+        "optimizer": ("Not given in the text; figure 10 (captioned 'model architecture') is not reproduced, "
+                      "so whether it names one is unknown."),
         "learning_rate": "Not given.",
         "early_stopping_patience": "Not given: no early stopping is mentioned.",
         "validation": "Train/test section: 5 % of the training images were used for validation during training; "
@@ -457,7 +459,7 @@ _ODONATA = Article(
         "trainable": "Training section: a VGG16-style CNN; Summary: trained from scratch.",
         "reported": "Results: test accuracy rose to 85.7 %.",
         "architecture": "Training section: two convolutions then pooling as in VGG16, dropout after each block, "
-                        "two 128-unit dense layers with dropout; figure 10 (an image) has the rest.",
+                        "two 128-unit dense layers with dropout; no sizes in the text (figure 10 is not reproduced).",
         "validation_fraction": "Train/test section: 5 % of the training images.",
         "chunks": "Training section: a new set of images was loaded six times (24,000 photos in all).",
         "chunk_images": "Training section: 4,000 images per round, 2,000 of each class.",
@@ -527,7 +529,8 @@ _FOOD5K = Article(
                         "but the values are in a listing that is not reproduced.",
         "trainable": "Not given: the introduction speaks of training by fine-tuning, the model code is not "
                      "reproduced, and nothing says which layers were frozen.",
-        "reported": "Testing section: the model's performance reached above 95 % (classification_report).",
+        "reported": ("Testing section: the model's performance reached above 95 % (after a classification_report); "
+                     "the text names no metric, so the course compares it as accuracy."),
         "backbone": "Training section: ResNet-50 as the backbone.",
         "head": "Training section: ResNet-50's final linear layer replaced by a new one sized to the classes.",
         "augmentation_used": "Preparing the data: the legacy Keras image generator augments the images.",
@@ -546,8 +549,9 @@ _FOOD5K = Article(
               "Augmentation in the input pipeline also rules out caching the backbone's features (frozen or not: "
               "the text does not say), so every epoch runs all of ResNet50 again.", reproduced=True),
         _Quirk("approximate_figure",
-              "It reports only 'above 95 %', with no exact figure or metric table.",
-              "A comparison can only say whether a run is above or below 95 %."),
+              "It reports only that 'performance' reached 'above 95 %': no exact figure, no metric named, no table.",
+              "A comparison can only say whether a run is above or below 95 %, and only by assuming the "
+              "figure is accuracy."),
     ),
     notes={"splits": "training, validation and evaluation folders (5,000 images, food and non-food)"},
 )
