@@ -25,10 +25,13 @@ def test_zizmor_finds_no_high_severity_issue():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_ci_workflow_runs_the_readme_test_command():
+def test_ci_workflow_runs_the_readme_test_command_through_ci_run():
     ci = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text())
     steps = ci["jobs"]["test"]["steps"]
-    assert any(step.get("run") == "python3 course.py test" for step in steps)
+    assert any(step.get("run") == "bash .ci/run" for step in steps)
+    commands = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    assert "python3 course.py test" in commands
+    assert "python3 course.py test" in (ROOT / "README.md").read_text()
 
 
 def test_gpu_workflow_runs_quick_profile_and_nbval_with_a_configurable_runner():
